@@ -1,0 +1,184 @@
+//! Request arguments: the query string turned into typed template variables.
+//!
+//! Every declared param gets a value: the request's, or the declared default. Undeclared query
+//! parameters (Workspace adds `theme` and `raw`) are ignored.
+
+use chrono::{Duration, Local, Months, NaiveDate};
+use minijinja::Value;
+
+use crate::config::params::{ParamDef, ParamKind};
+use crate::openbb::rules::parse_date_modifier;
+use crate::template::MultiValue;
+
+/// The decoded pairs of a query string.
+pub fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
+    query
+        .map(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The template variables for `params` given the request's `query` pairs.
+pub fn bind(params: &[ParamDef], query: &[(String, String)]) -> Result<Value, String> {
+    let mut vars = std::collections::BTreeMap::new();
+    for p in params {
+        let given = query
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == p.name)
+            .map(|(_, v)| v.as_str());
+        let value = match given {
+            Some(text) => from_text(p, text)?,
+            None => from_default(p)?,
+        };
+        vars.insert(p.name.clone(), value);
+    }
+    Ok(Value::from(vars))
+}
+
+fn from_text(p: &ParamDef, text: &str) -> Result<Value, String> {
+    if p.multi {
+        let items: Result<Vec<Value>, String> = text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| scalar(p, s))
+            .collect();
+        return Ok(MultiValue(items?).into_value());
+    }
+    scalar(p, text)
+}
+
+fn from_default(p: &ParamDef) -> Result<Value, String> {
+    use serde_json::Value as J;
+    match &p.default {
+        J::Null => Ok(if p.multi {
+            MultiValue(Vec::new()).into_value()
+        } else {
+            Value::from("")
+        }),
+        J::String(s) => from_text(p, s),
+        J::Array(items) if p.multi => {
+            let values: Result<Vec<Value>, String> = items
+                .iter()
+                .map(|v| match v {
+                    J::String(s) => scalar(p, s),
+                    other => Ok(Value::from(minijinja::value::Serde(other))),
+                })
+                .collect();
+            Ok(MultiValue(values?).into_value())
+        }
+        other => Ok(Value::from(minijinja::value::Serde(other))),
+    }
+}
+
+fn scalar(p: &ParamDef, text: &str) -> Result<Value, String> {
+    match p.kind {
+        ParamKind::Text => Ok(Value::from(text)),
+        ParamKind::Number if text.is_empty() => Ok(Value::from("")),
+        ParamKind::Number => {
+            if let Ok(i) = text.parse::<i64>() {
+                Ok(Value::from(i))
+            } else {
+                match text.parse::<f64>() {
+                    Ok(f) if f.is_finite() => Ok(Value::from(f)),
+                    _ => Err(format!(
+                        "param `{}` must be a number, got `{}`",
+                        p.name,
+                        shorten(text)
+                    )),
+                }
+            }
+        }
+        ParamKind::Boolean => match text.to_ascii_lowercase().as_str() {
+            "true" => Ok(Value::from(true)),
+            "false" => Ok(Value::from(false)),
+            _ => Err(format!(
+                "param `{}` must be true or false, got `{}`",
+                p.name,
+                shorten(text)
+            )),
+        },
+        ParamKind::Date => Ok(Value::from(
+            resolve_date(text).unwrap_or_else(|| text.to_string()),
+        )),
+    }
+}
+
+/// Resolves a `$currentDate±N<unit>` modifier to `YYYY-MM-DD` (today in the server's zone).
+pub fn resolve_date(text: &str) -> Option<String> {
+    let (n, unit) = parse_date_modifier(text)?;
+    let now = Local::now().naive_local();
+    let date: NaiveDate = match unit {
+        'h' => (now + Duration::hours(n)).date(),
+        'd' => now.date() + Duration::days(n),
+        'w' => now.date() + Duration::weeks(n),
+        'M' | 'y' => {
+            let months = if unit == 'y' { n * 12 } else { n };
+            let m = Months::new(u32::try_from(months.unsigned_abs()).ok()?);
+            if months < 0 {
+                now.date().checked_sub_months(m)?
+            } else {
+                now.date().checked_add_months(m)?
+            }
+        }
+        _ => return None,
+    };
+    Some(date.format("%Y-%m-%d").to_string())
+}
+
+/// The first characters of a user value, for error messages.
+fn shorten(text: &str) -> String {
+    const MAX: usize = 40;
+    if text.chars().count() <= MAX {
+        text.to_string()
+    } else {
+        text.chars().take(MAX).collect::<String>() + "…"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn param(name: &str, kind: ParamKind, multi: bool, default: serde_json::Value) -> ParamDef {
+        ParamDef {
+            name: name.into(),
+            kind,
+            multi,
+            default,
+        }
+    }
+
+    #[test]
+    fn binds_types_and_defaults() {
+        let params = [
+            param("n", ParamKind::Number, false, serde_json::json!(5)),
+            param("b", ParamKind::Boolean, false, serde_json::json!(true)),
+            param("s", ParamKind::Text, true, serde_json::json!("AAPL")),
+        ];
+        let q = parse_query(Some("n=7&s=AAPL%2CMSFT&theme=dark"));
+        let v = bind(&params, &q).expect("binds");
+        assert_eq!(v.get_attr("n").expect("n").as_i64(), Some(7));
+        assert!(v.get_attr("b").expect("b").is_true());
+        assert_eq!(v.get_attr("s").expect("s").to_string(), "AAPL,MSFT");
+        assert!(bind(&params, &parse_query(Some("n=abc"))).is_err());
+    }
+
+    #[test]
+    fn date_modifiers_resolve() {
+        let today = Local::now().date_naive();
+        assert_eq!(
+            resolve_date("$currentDate"),
+            Some(today.format("%Y-%m-%d").to_string())
+        );
+        let last_year = today.checked_sub_months(Months::new(12)).expect("date");
+        assert_eq!(
+            resolve_date("$currentDate-1y"),
+            Some(last_year.format("%Y-%m-%d").to_string())
+        );
+    }
+}

@@ -1,0 +1,89 @@
+//! The keys each part of gateway.yaml accepts, and "did you mean" suggestions for the rest.
+
+/// Keys of the top level of gateway.yaml.
+pub const TOP_LEVEL: &[&str] = &["server", "widgets", "routes", "apps", "apps_file"];
+
+/// Keys of `server:`.
+pub const SERVER: &[&str] = &["listen", "cors_origins"];
+
+/// Gateway keys of a widget: they choose where the answer comes from and never reach
+/// widgets.json.
+pub const WIDGET_GATEWAY: &[&str] = &["static", "file", "template", "template_file"];
+
+/// Keys of an entry of `routes:`.
+pub const ROUTE: &[&str] = &["params", "static", "file", "template", "template_file"];
+
+/// The widget fields Workspace documents or is known to read (contract §3.2). Other keys are
+/// passed through with a warning, because Workspace reports them as "Unrecognized parameters".
+pub const WIDGET_WORKSPACE: &[&str] = &[
+    "name",
+    "description",
+    "endpoint",
+    "type",
+    "category",
+    "subCategory",
+    "subcategory",
+    "wsEndpoint",
+    "imgUrl",
+    "gridData",
+    "source",
+    "params",
+    "data",
+    "refetchInterval",
+    "staleTime",
+    "dataUpdateDisplay",
+    "runButton",
+    "raw",
+    "exportable",
+    "storage",
+    "mcp_tool",
+    "widgetId",
+    "searchCategory",
+    "defaultViz",
+    "columnsDefs",
+];
+
+/// The closest of `candidates` to `word`, when it is close enough to be a likely typo.
+pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let lower = word.to_ascii_lowercase();
+    candidates
+        .iter()
+        .map(|c| (distance(&lower, &c.to_ascii_lowercase()), *c))
+        .filter(|(d, c)| *d <= (c.len() / 3).clamp(1, 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// A "; did you mean `x`?" suffix, or nothing.
+pub fn did_you_mean(word: &str, candidates: &[&str]) -> String {
+    suggest(word, candidates)
+        .map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_default()
+}
+
+/// Levenshtein distance between two short strings.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_keys_only() {
+        assert_eq!(suggest("tempalte", WIDGET_GATEWAY), Some("template"));
+        assert_eq!(suggest("gridDta", WIDGET_WORKSPACE), Some("gridData"));
+        assert_eq!(suggest("colour", WIDGET_GATEWAY), None);
+    }
+}

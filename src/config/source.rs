@@ -1,0 +1,195 @@
+//! Where an answer comes from: `static`, `file`, `template` or `template_file`.
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::diag::Diagnostics;
+use crate::yaml::{Key, Mark, Node};
+
+/// One source of a widget or route, as written in gateway.yaml.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceDef {
+    /// `static:` an inline value.
+    Static(Node),
+    /// `file:` a file below the config folder.
+    File {
+        /// The resolved path.
+        path: PathBuf,
+        /// Where the key's value is.
+        mark: Mark,
+    },
+    /// `template:` inline Jinja text.
+    Template {
+        /// The template source.
+        text: String,
+        /// Where the template text starts in the config file (first content line).
+        first_line: u64,
+    },
+    /// `template_file:` Jinja text in a file below the config folder.
+    TemplateFile {
+        /// The resolved path.
+        path: PathBuf,
+        /// Where the key's value is.
+        mark: Mark,
+    },
+}
+
+/// The keys that name a source.
+pub const SOURCE_KEYS: &[&str] = &["static", "file", "template", "template_file"];
+
+/// Reads the one source among `entries`; `owner` names the widget or route in messages.
+pub fn parse(
+    entries: &[(Key, Node)],
+    owner_mark: Mark,
+    owner: &str,
+    file: &Path,
+    text: &str,
+    diags: &mut Diagnostics,
+) -> Option<SourceDef> {
+    let found: Vec<&(Key, Node)> = entries
+        .iter()
+        .filter(|(k, _)| SOURCE_KEYS.contains(&k.name.as_str()))
+        .collect();
+    match found.as_slice() {
+        [] => {
+            diags.error(
+                file,
+                owner_mark,
+                format!("{owner} has no source: add one of `static`, `file`, `template`, `template_file`"),
+            );
+            None
+        }
+        [(key, value)] => parse_one(key, value, file, text, diags),
+        [_, (second, _), ..] => {
+            let names: Vec<&str> = found.iter().map(|(k, _)| k.name.as_str()).collect();
+            diags.error(
+                file,
+                second.mark,
+                format!(
+                    "{owner} has {} sources ({}); keep exactly one",
+                    names.len(),
+                    names.join(", ")
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn parse_one(
+    key: &Key,
+    value: &Node,
+    file: &Path,
+    text: &str,
+    diags: &mut Diagnostics,
+) -> Option<SourceDef> {
+    let base = file.parent().unwrap_or(Path::new("."));
+    match key.name.as_str() {
+        "static" => Some(SourceDef::Static(value.clone())),
+        "template" => match value.as_str() {
+            Some(t) => Some(SourceDef::Template {
+                text: t.to_string(),
+                first_line: first_content_line(text, value.mark),
+            }),
+            None => {
+                diags.error(
+                    file,
+                    value.mark,
+                    format!("`template` must be text, not {}", value.kind()),
+                );
+                None
+            }
+        },
+        name => {
+            let rel = value.as_str().or_else(|| {
+                diags.error(
+                    file,
+                    value.mark,
+                    format!("`{name}` must be a path, not {}", value.kind()),
+                );
+                None
+            })?;
+            let path = resolve_below(base, rel)
+                .map_err(|why| diags.error(file, value.mark, why))
+                .ok()?;
+            if !path.is_file() {
+                diags.error(
+                    file,
+                    value.mark,
+                    format!("`{name}`: file {rel} does not exist"),
+                );
+                return None;
+            }
+            Some(if name == "file" {
+                SourceDef::File {
+                    path,
+                    mark: value.mark,
+                }
+            } else {
+                SourceDef::TemplateFile {
+                    path,
+                    mark: value.mark,
+                }
+            })
+        }
+    }
+}
+
+/// Resolves `rel` against `base` and refuses anything that would leave `base`.
+pub fn resolve_below(base: &Path, rel: &str) -> Result<PathBuf, String> {
+    let rel_path = Path::new(rel);
+    if rel.is_empty() || rel_path.is_absolute() {
+        return Err(format!(
+            "path `{rel}` must be relative to the config file's folder"
+        ));
+    }
+    let mut depth = 0usize;
+    for c in rel_path.components() {
+        match c {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir if depth > 0 => depth -= 1,
+            _ => return Err(format!("path `{rel}` escapes the config file's folder")),
+        }
+    }
+    let joined = base.join(rel_path);
+    // A symlink may still point outside: compare real paths when the file exists.
+    if let (Ok(real), Ok(real_base)) = (joined.canonicalize(), base.canonicalize())
+        && !real.starts_with(&real_base)
+    {
+        return Err(format!(
+            "path `{rel}` leads outside the config file's folder"
+        ));
+    }
+    Ok(joined)
+}
+
+/// The line where a scalar's text starts: the next line for block scalars (`|`, `>`).
+fn first_content_line(text: &str, mark: Mark) -> u64 {
+    let line = text
+        .lines()
+        .nth(mark.line.saturating_sub(1) as usize)
+        .unwrap_or("");
+    let rest: String = line
+        .chars()
+        .skip(mark.col.saturating_sub(1) as usize)
+        .collect();
+    if rest.starts_with('|') || rest.starts_with('>') {
+        mark.line + 1
+    } else {
+        mark.line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_escapes() {
+        let base = Path::new("/tmp");
+        assert!(resolve_below(base, "../etc/passwd").is_err());
+        assert!(resolve_below(base, "a/../../b").is_err());
+        assert!(resolve_below(base, "/etc/passwd").is_err());
+        assert!(resolve_below(base, "a/../b.md").is_ok());
+    }
+}

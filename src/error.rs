@@ -1,0 +1,65 @@
+//! Errors a request can end in, and their one mapping to an HTTP response.
+//!
+//! Every error answers `{"detail": "..."}`, which Workspace shows inside the widget.
+
+use bytes::Bytes;
+use http::{Response, StatusCode, header};
+use http_body_util::Full;
+
+/// An error answer: a status and a human-readable detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// What went wrong, for the user.
+    pub detail: String,
+}
+
+impl ApiError {
+    /// 400: the request itself is wrong.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            detail: detail.into(),
+        }
+    }
+
+    /// 404: nothing is served at this path.
+    pub fn not_found(path: &str) -> Self {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            detail: format!(
+                "no widget or route is served at {path}; see /widgets.json for what this backend serves"
+            ),
+        }
+    }
+
+    /// 405: the path exists but not for this method.
+    pub fn method_not_allowed(method: &http::Method, path: &str) -> Self {
+        ApiError {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            detail: format!("{method} is not allowed on {path}; use GET"),
+        }
+    }
+
+    /// 500: the gateway's own configuration produced something unusable.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            detail: detail.into(),
+        }
+    }
+
+    /// The JSON response for this error.
+    pub fn into_response(self) -> Response<Full<Bytes>> {
+        let body =
+            serde_json::to_vec(&serde_json::json!({ "detail": self.detail })).unwrap_or_default();
+        let mut resp = Response::new(Full::new(Bytes::from(body)));
+        *resp.status_mut() = self.status;
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        );
+        resp
+    }
+}

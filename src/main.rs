@@ -1,0 +1,170 @@
+//! The `widgetgate` command line: serve, check, render.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use tokio::net::TcpListener;
+use widgetgate::diag::Diagnostics;
+use widgetgate::snapshot;
+
+/// One YAML file in, a complete OpenBB Workspace custom backend out.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// The config file to serve.
+    #[arg(long, short, default_value = "gateway.yaml", env = "WIDGETGATE_CONFIG")]
+    config: PathBuf,
+    /// Address to listen on (overrides `server.listen`).
+    #[arg(long, short, env = "WIDGETGATE_LISTEN")]
+    listen: Option<SocketAddr>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the config (the default).
+    Serve,
+    /// Validate a config and print every problem as file:line:col; exit 1 on any error.
+    Check {
+        /// The config file (default: --config).
+        path: Option<PathBuf>,
+    },
+    /// Print the generated widgets.json or apps.json.
+    Render {
+        /// Which document.
+        what: Document,
+        /// The config file (default: --config).
+        path: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Document {
+    Widgets,
+    Apps,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        None | Some(Command::Serve) => serve(&cli.config, cli.listen),
+        Some(Command::Check { path }) => check(&path.unwrap_or(cli.config)),
+        Some(Command::Render { what, path }) => render(what, &path.unwrap_or(cli.config)),
+    }
+}
+
+fn check(path: &std::path::Path) -> ExitCode {
+    let (diags, ok) = match snapshot::load(path) {
+        Ok((snap, warnings)) => {
+            print!("{warnings}");
+            println!("{}: ok, {} widgets", path.display(), snap.widget_count);
+            return ExitCode::SUCCESS;
+        }
+        Err(diags) => (diags, false),
+    };
+    print!("{diags}");
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn render(what: Document, path: &std::path::Path) -> ExitCode {
+    match snapshot::load(path) {
+        Ok((snap, warnings)) => {
+            eprint!("{warnings}");
+            let bytes = match what {
+                Document::Widgets => &snap.widgets_json,
+                Document::Apps => &snap.apps_json,
+            };
+            let value: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(diags) => fail(&diags),
+    }
+}
+
+fn fail(diags: &Diagnostics) -> ExitCode {
+    eprint!("{diags}");
+    ExitCode::FAILURE
+}
+
+fn serve(path: &std::path::Path, listen: Option<SocketAddr>) -> ExitCode {
+    init_logging();
+    let (snap, warnings) = match snapshot::load(path) {
+        Ok(pair) => pair,
+        Err(diags) => {
+            for d in diags.sorted() {
+                tracing::error!("{d}");
+            }
+            tracing::error!("{} has errors; not starting", path.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    for d in warnings.sorted() {
+        tracing::warn!("{d}");
+    }
+    let addr = listen.unwrap_or(snap.server.listen);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let listener = match TcpListener::bind(addr).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!("cannot listen on {addr}: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        tracing::info!(
+            widgets = snap.widget_count,
+            "serving {} on http://{addr}",
+            path.display()
+        );
+        widgetgate::run(listener, snap, shutdown_signal()).await;
+        tracing::info!("stopped");
+        ExitCode::SUCCESS
+    })
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("cannot listen for SIGTERM: {e}");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term.recv() => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,185 @@
+//! The Snapshot: everything one config version serves, computed once at load.
+//!
+//! A request only looks things up in a Snapshot. A new config builds a whole new Snapshot and
+//! swaps it in atomically ([`Store`]); a request that started on the old one finishes on it.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+
+use crate::config::{self, AppsDef, Config, ServerConfig};
+use crate::cors::Cors;
+use crate::diag::Diagnostics;
+use crate::openbb::rules::{self, WidgetRules};
+use crate::openbb::{catalog, types::WidgetType};
+use crate::source::{self, Endpoint, Target};
+use crate::template::Templates;
+
+/// Paths the gateway answers itself; no widget or route may take them.
+pub const RESERVED_PATHS: &[&str] = &["/", "/widgets.json", "/apps.json", "/healthz"];
+
+/// The current snapshot, swappable while requests read it.
+pub type Store = Arc<ArcSwap<Snapshot>>;
+
+/// One loaded, validated config version.
+pub struct Snapshot {
+    /// `server:` settings.
+    pub server: ServerConfig,
+    /// widgets.json, serialized.
+    pub widgets_json: Bytes,
+    /// apps.json, serialized.
+    pub apps_json: Bytes,
+    /// The answer of `GET /`.
+    pub info_json: Bytes,
+    /// Served paths.
+    pub endpoints: HashMap<String, Endpoint>,
+    /// Compiled templates.
+    pub templates: Templates,
+    /// Allowed browser origins.
+    pub cors: Cors,
+    /// Number of widgets.
+    pub widget_count: usize,
+    /// SHA-256 of the config file's text, hex.
+    pub config_hash: String,
+    /// When this snapshot was built.
+    pub loaded_at: SystemTime,
+}
+
+/// Loads `path` into a snapshot, or returns every problem that prevents serving it.
+/// Warnings come back with the snapshot.
+pub fn load(path: &Path) -> Result<(Snapshot, Diagnostics), Diagnostics> {
+    let (config, mut diags) = config::load(path);
+    let Some(config) = config else {
+        return Err(diags);
+    };
+    match build(config, &mut diags) {
+        Some(snapshot) if !diags.has_errors() => Ok((snapshot, diags)),
+        _ => Err(diags),
+    }
+}
+
+/// Builds a snapshot from a parsed config, adding problems to `diags`.
+pub fn build(config: Config, diags: &mut Diagnostics) -> Option<Snapshot> {
+    let file = config.path.as_path();
+    let served = served_paths(&config, diags);
+    for w in &config.widgets {
+        WidgetRules {
+            file,
+            served: &served,
+            diags,
+        }
+        .check(&w.id, &w.node);
+    }
+    let ids: HashSet<String> = config.widgets.iter().map(|w| w.id.clone()).collect();
+    if let AppsDef::Given {
+        node,
+        file: apps_file,
+    } = &config.apps
+    {
+        rules::check_apps(node, apps_file, &ids, diags);
+    }
+
+    let mut templates = Templates::default();
+    let mut endpoints = HashMap::new();
+    for w in &config.widgets {
+        let Some(src) = &w.source else { continue };
+        let target = Target {
+            owner: format!("widget `{}`", w.id),
+            name: format!("widget:{}", w.id),
+            kind: w.kind.clone(),
+            params: &w.params,
+            file,
+            mark: w.mark,
+        };
+        if let Some(ep) = source::compile(src, target, &mut templates, diags) {
+            endpoints.entry(w.endpoint.clone()).or_insert(ep);
+        }
+    }
+    for r in &config.routes {
+        let target = Target {
+            owner: format!("route `{}`", r.path),
+            name: format!("route:{}", r.path),
+            kind: WidgetType::Other("route".into()),
+            params: &r.params,
+            file,
+            mark: r.mark,
+        };
+        if let Some(ep) = source::compile(&r.source, target, &mut templates, diags) {
+            endpoints.entry(r.path.clone()).or_insert(ep);
+        }
+    }
+    if diags.has_errors() {
+        return None;
+    }
+
+    let title = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("widgetgate");
+    let widgets = catalog::widgets_json(&config.widgets);
+    let apps = catalog::apps_json(&config.apps, &config.widgets, title);
+    let info = serde_json::json!({
+        "name": "widgetgate",
+        "version": env!("CARGO_PKG_VERSION"),
+        "widgets": config.widgets.len(),
+    });
+    Some(Snapshot {
+        cors: Cors::new(&config.server.cors_origins),
+        server: config.server.clone(),
+        widgets_json: Bytes::from(serde_json::to_vec(&widgets).ok()?),
+        apps_json: Bytes::from(serde_json::to_vec(&apps).ok()?),
+        info_json: Bytes::from(serde_json::to_vec(&info).ok()?),
+        endpoints,
+        templates,
+        widget_count: config.widgets.len(),
+        config_hash: hex(&Sha256::digest(config.text.as_bytes())),
+        loaded_at: SystemTime::now(),
+    })
+}
+
+/// Every path widgets and routes claim; reports reserved and duplicate paths.
+fn served_paths(config: &Config, diags: &mut Diagnostics) -> HashSet<String> {
+    let file = config.path.as_path();
+    let mut owners: HashMap<String, String> = HashMap::new();
+    let claims = config
+        .widgets
+        .iter()
+        .filter(|w| w.source.is_some())
+        .map(|w| {
+            (
+                w.endpoint.clone(),
+                format!("widget `{}`", w.id),
+                w.node.get("endpoint").map_or(w.mark, |n| n.mark),
+            )
+        })
+        .chain(
+            config
+                .routes
+                .iter()
+                .map(|r| (r.path.clone(), format!("route `{}`", r.path), r.mark)),
+        );
+    for (path, owner, mark) in claims {
+        if RESERVED_PATHS.contains(&path.as_str()) {
+            diags.error(
+                file,
+                mark,
+                format!("{owner}: {path} is reserved by the gateway; choose another endpoint"),
+            );
+        } else if let Some(first) = owners.get(&path) {
+            diags.error(file, mark, format!("{owner}: endpoint {path} is already served by {first}; give it its own endpoint"));
+        } else {
+            owners.insert(path, owner);
+        }
+    }
+    owners.into_keys().collect()
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

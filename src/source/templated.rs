@@ -1,0 +1,93 @@
+//! `template:` and `template_file:` sources: compiled at load, rendered per request.
+
+use std::path::Path;
+
+use crate::diag::Diagnostics;
+use crate::error::ApiError;
+use crate::openbb::shape;
+use crate::openbb::types::{Encoding, WidgetType};
+use crate::source::{Answer, Reply, Target, describe, json_reply, text_reply};
+use crate::template::Templates;
+use crate::yaml::Mark;
+
+/// Compiles template `text` (which starts at `first_line` of `file`) for `target`.
+pub fn compile(
+    text: String,
+    file: &Path,
+    first_line: u64,
+    target: &Target<'_>,
+    templates: &mut Templates,
+    diags: &mut Diagnostics,
+) -> Option<Answer> {
+    let name = if target.kind.encoding() == Encoding::Html {
+        format!("{}.html", target.name)
+    } else {
+        target.name.clone()
+    };
+    if let Err(e) = templates.add(name.clone(), text) {
+        let line = first_line + e.line().unwrap_or(1).saturating_sub(1) as u64;
+        diags.error(
+            file,
+            Mark { line, col: 1 },
+            format!("{}: template syntax: {}", target.owner, describe(&e)),
+        );
+        return None;
+    }
+    let unknown: Vec<String> = templates
+        .undeclared(&name)
+        .into_iter()
+        .filter(|v| !target.params.iter().any(|p| &p.name == v) && !is_builtin(v))
+        .collect();
+    if !unknown.is_empty() {
+        let declared: Vec<&str> = target.params.iter().map(|p| p.name.as_str()).collect();
+        diags.error(
+            file,
+            Mark {
+                line: first_line,
+                col: 1,
+            },
+            format!(
+                "{}: the template uses {} that no param declares (declared: {})",
+                target.owner,
+                unknown
+                    .iter()
+                    .map(|v| format!("`{v}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if declared.is_empty() {
+                    "none".to_string()
+                } else {
+                    declared.join(", ")
+                }
+            ),
+        );
+        return None;
+    }
+    Some(Answer::Template {
+        name,
+        params: target.params.to_vec(),
+    })
+}
+
+/// Names minijinja provides without a declaration.
+fn is_builtin(name: &str) -> bool {
+    matches!(
+        name,
+        "range" | "dict" | "namespace" | "debug" | "loop" | "true" | "false" | "none"
+    )
+}
+
+/// Turns rendered text into the widget's answer, checking the shape of JSON answers.
+pub fn encode(owner: &str, kind: &WidgetType, text: String) -> Result<Reply, ApiError> {
+    if kind.is_text() {
+        return Ok(text_reply(kind, text));
+    }
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        ApiError::internal(format!(
+            "{owner}: the template did not render valid JSON ({e})"
+        ))
+    })?;
+    let value = shape::normalize(kind, value);
+    shape::check(kind, &value).map_err(|why| ApiError::internal(format!("{owner}: {why}")))?;
+    Ok(json_reply(&value))
+}

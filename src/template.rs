@@ -1,0 +1,120 @@
+//! The template engine: minijinja, sandboxed, with bounded work per render.
+
+use std::fmt;
+use std::sync::Arc;
+
+use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+
+/// Upper bound on the work one render may do (minijinja "fuel"), so a template with a runaway
+/// loop answers an error instead of holding a core.
+const FUEL_PER_RENDER: u64 = 1_000_000;
+
+/// Every template of one snapshot, compiled once at load.
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_fuel(Some(FUEL_PER_RENDER));
+        // Param values land in HTML widgets unescaped only if the author asks (`|safe`).
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") {
+                AutoEscape::Html
+            } else {
+                AutoEscape::None
+            }
+        });
+        Templates { env }
+    }
+}
+
+impl Templates {
+    /// Compiles `source` under `name`; a name ending in `.html` escapes values for HTML.
+    pub fn add(&mut self, name: String, source: String) -> Result<(), minijinja::Error> {
+        self.env.add_template_owned(name, source)
+    }
+
+    /// Variables template `name` reads without defining them.
+    pub fn undeclared(&self, name: &str) -> Vec<String> {
+        let mut vars: Vec<String> = self
+            .env
+            .get_template(name)
+            .map(|t| t.undeclared_variables(false).into_iter().collect())
+            .unwrap_or_default();
+        vars.sort();
+        vars
+    }
+
+    /// Renders template `name` with `ctx`.
+    pub fn render(&self, name: &str, ctx: Value) -> Result<String, minijinja::Error> {
+        self.env.get_template(name)?.render(ctx)
+    }
+}
+
+/// A multi-select value: iterates as a list, prints as the comma-joined text Workspace sends.
+#[derive(Debug)]
+pub struct MultiValue(pub Vec<Value>);
+
+impl MultiValue {
+    /// Wraps the items as a template value.
+    pub fn into_value(self) -> Value {
+        Value::from_object(self)
+    }
+}
+
+impl Object for MultiValue {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.0.get(key.as_usize()?).cloned()
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Seq(self.0.len())
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, v) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{v}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_value_prints_joined_and_iterates() {
+        let mut t = Templates::default();
+        t.add(
+            "t".into(),
+            "{{ s }}|{% for x in s %}[{{ x }}]{% endfor %}|{{ s | length }}".into(),
+        )
+        .expect("compiles");
+        let s = MultiValue(vec![Value::from("AAPL"), Value::from("MSFT")]).into_value();
+        let out = t.render("t", minijinja::context! { s }).expect("renders");
+        assert_eq!(out, "AAPL,MSFT|[AAPL][MSFT]|2");
+    }
+
+    #[test]
+    fn html_templates_escape_values() {
+        let mut t = Templates::default();
+        t.add("w.html".into(), "<p>{{ v }}</p>".into())
+            .expect("compiles");
+        let out = t
+            .render("w.html", minijinja::context! { v => "<script>" })
+            .expect("renders");
+        assert_eq!(out, "<p>&lt;script&gt;</p>");
+    }
+}
