@@ -102,9 +102,16 @@ fn scalar(p: &ParamDef, text: &str) -> Result<Value, String> {
                 shorten(text)
             )),
         },
-        ParamKind::Date => Ok(Value::from(
-            resolve_date(text).unwrap_or_else(|| text.to_string()),
-        )),
+        ParamKind::Date if text.is_empty() => Ok(Value::from("")),
+        ParamKind::Date => match resolve_date(text) {
+            Some(date) => Ok(Value::from(date)),
+            None if NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok() => Ok(Value::from(text)),
+            None => Err(format!(
+                "param `{}` must be a date as YYYY-MM-DD, got `{}`",
+                p.name,
+                shorten(text)
+            )),
+        },
     }
 }
 

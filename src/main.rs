@@ -59,13 +59,16 @@ fn main() -> ExitCode {
 fn check(path: &std::path::Path) -> ExitCode {
     let (diags, ok) = match snapshot::load(path) {
         Ok((snap, warnings)) => {
-            print!("{warnings}");
-            println!("{}: ok, {} widgets", path.display(), snap.widget_count);
+            emit(&format!(
+                "{warnings}{}: ok, {} widgets\n",
+                path.display(),
+                snap.widget_count
+            ));
             return ExitCode::SUCCESS;
         }
         Err(diags) => (diags, false),
     };
-    print!("{diags}");
+    emit(&diags.to_string());
     if ok {
         ExitCode::SUCCESS
     } else {
@@ -90,6 +93,12 @@ fn render(what: Document, path: &std::path::Path) -> ExitCode {
         }
         Err(diags) => fail(&diags),
     }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error worth a panic.
+fn emit(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().write_all(text.as_bytes());
 }
 
 fn fail(diags: &Diagnostics) -> ExitCode {

@@ -92,6 +92,12 @@ pub fn build(config: Config, diags: &mut Diagnostics) -> Option<Snapshot> {
             owner: format!("widget `{}`", w.id),
             name: format!("widget:{}", w.id),
             kind: w.kind.clone(),
+            data_key: w
+                .node
+                .get("data")
+                .and_then(|d| d.get("dataKey"))
+                .and_then(|k| k.as_str())
+                .map(str::to_string),
             params: &w.params,
             file,
             mark: w.mark,
@@ -105,6 +111,7 @@ pub fn build(config: Config, diags: &mut Diagnostics) -> Option<Snapshot> {
             owner: format!("route `{}`", r.path),
             name: format!("route:{}", r.path),
             kind: WidgetType::Other("route".into()),
+            data_key: None,
             params: &r.params,
             file,
             mark: r.mark,

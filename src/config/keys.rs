@@ -49,7 +49,13 @@ pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (distance(&lower, &c.to_ascii_lowercase()), *c))
-        .filter(|(d, c)| *d <= (c.len() / 3).clamp(1, 3))
+        .filter(|(d, c)| {
+            *d <= if c.len() <= 3 {
+                1
+            } else {
+                (c.len() / 3).clamp(2, 3)
+            }
+        })
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }

@@ -58,7 +58,7 @@ pub fn parse(
             );
             None
         }
-        [(key, value)] => parse_one(key, value, file, text, diags),
+        [(key, value)] => parse_one(key, value, owner, file, text, diags),
         [_, (second, _), ..] => {
             let names: Vec<&str> = found.iter().map(|(k, _)| k.name.as_str()).collect();
             diags.error(
@@ -78,6 +78,7 @@ pub fn parse(
 fn parse_one(
     key: &Key,
     value: &Node,
+    owner: &str,
     file: &Path,
     text: &str,
     diags: &mut Diagnostics,
@@ -94,7 +95,7 @@ fn parse_one(
                 diags.error(
                     file,
                     value.mark,
-                    format!("`template` must be text, not {}", value.kind()),
+                    format!("{owner}: `template` must be text, not {}", value.kind()),
                 );
                 None
             }
@@ -104,18 +105,21 @@ fn parse_one(
                 diags.error(
                     file,
                     value.mark,
-                    format!("`{name}` must be a path, not {}", value.kind()),
+                    format!("{owner}: `{name}` must be a path, not {}", value.kind()),
                 );
                 None
             })?;
             let path = resolve_below(base, rel)
-                .map_err(|why| diags.error(file, value.mark, why))
+                .map_err(|why| diags.error(file, value.mark, format!("{owner}: {why}")))
                 .ok()?;
             if !path.is_file() {
                 diags.error(
                     file,
                     value.mark,
-                    format!("`{name}`: file {rel} does not exist"),
+                    format!(
+                        "{owner}: `{name}` {rel} does not exist (paths are relative to {})",
+                        base.display()
+                    ),
                 );
                 return None;
             }

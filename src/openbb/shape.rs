@@ -17,8 +17,16 @@ pub fn normalize(kind: &WidgetType, value: Value) -> Value {
     }
 }
 
-/// Checks a (normalized) JSON answer; the error says what is wrong in a sentence.
-pub fn check(kind: &WidgetType, value: &Value) -> Result<(), String> {
+/// Checks a (normalized) JSON answer; the error says what is wrong in a sentence. With a
+/// `data.dataKey` (dot notation, contract §3.3) the records are looked for at that path.
+pub fn check(kind: &WidgetType, data_key: Option<&str>, value: &Value) -> Result<(), String> {
+    let value = match data_key.filter(|k| !k.is_empty()) {
+        None => value,
+        Some(key) => key
+            .split('.')
+            .try_fold(value, |v, part| v.get(part))
+            .ok_or_else(|| format!("the answer has nothing at `data.dataKey` {key}"))?,
+    };
     match kind {
         WidgetType::Table => array_of_objects(value, "a table", &[]),
         WidgetType::Newsfeed => array_of_objects(value, "a newsfeed", &["title"]),
@@ -110,16 +118,19 @@ mod tests {
     fn metric_object_is_wrapped_and_checked() {
         let v = normalize(&WidgetType::Metric, json!({"label": "A", "value": 1}));
         assert_eq!(v, json!([{"label": "A", "value": 1}]));
-        assert!(check(&WidgetType::Metric, &v).is_ok());
-        assert!(check(&WidgetType::Metric, &json!([{"label": "A"}])).is_err());
+        assert!(check(&WidgetType::Metric, None, &v).is_ok());
+        assert!(check(&WidgetType::Metric, None, &json!([{"label": "A"}])).is_err());
     }
 
     #[test]
     fn shapes_per_type() {
-        assert!(check(&WidgetType::Table, &json!({"a": 1})).is_err());
-        assert!(check(&WidgetType::Chart, &json!({"data": []})).is_ok());
-        assert!(check(&WidgetType::Newsfeed, &json!([{"body": "x"}])).is_err());
+        assert!(check(&WidgetType::Table, None, &json!({"a": 1})).is_err());
+        assert!(check(&WidgetType::Chart, None, &json!({"data": []})).is_ok());
+        assert!(check(&WidgetType::Newsfeed, None, &json!([{"body": "x"}])).is_err());
         let pdf = json!({"data_format": {"data_type": "pdf", "filename": "a.pdf"}, "url": "u"});
-        assert!(check(&WidgetType::Pdf, &pdf).is_ok());
+        assert!(check(&WidgetType::Pdf, None, &pdf).is_ok());
+        let nested = json!({"stocks": {"rows": [{"a": 1}]}});
+        assert!(check(&WidgetType::Table, Some("stocks.rows"), &nested).is_ok());
+        assert!(check(&WidgetType::Table, Some("stocks.nope"), &nested).is_err());
     }
 }

@@ -104,7 +104,7 @@ pub fn from_file(
                     &node,
                     &Target {
                         file: path,
-                        ..clone_target(target)
+                        ..target.clone()
                     },
                     diags,
                 ),
@@ -151,17 +151,6 @@ pub fn from_file(
     }
 }
 
-fn clone_target<'a>(t: &Target<'a>) -> Target<'a> {
-    Target {
-        owner: t.owner.clone(),
-        name: t.name.clone(),
-        kind: t.kind.clone(),
-        params: t.params,
-        file: t.file,
-        mark: t.mark,
-    }
-}
-
 fn checked_json(
     value: serde_json::Value,
     target: &Target<'_>,
@@ -170,7 +159,7 @@ fn checked_json(
     diags: &mut Diagnostics,
 ) -> Option<Reply> {
     let value = shape::normalize(&target.kind, value);
-    match shape::check(&target.kind, &value) {
+    match shape::check(&target.kind, target.data_key.as_deref(), &value) {
         Ok(()) => Some(json_reply(&value)),
         Err(why) => {
             diags.error(file, mark, format!("{}: {why}", target.owner));

@@ -49,11 +49,14 @@ pub struct Endpoint {
     pub owner: String,
     /// The Workspace type, which decides encoding and shape.
     pub kind: WidgetType,
+    /// `data.dataKey`: where the records sit inside the answer.
+    pub data_key: Option<String>,
     /// How it answers.
     pub answer: Answer,
 }
 
 /// What is being compiled, for [`compile`].
+#[derive(Clone)]
 pub struct Target<'a> {
     /// "widget `x`" or "route `/y`".
     pub owner: String,
@@ -61,6 +64,8 @@ pub struct Target<'a> {
     pub name: String,
     /// Its type.
     pub kind: WidgetType,
+    /// Its `data.dataKey`.
+    pub data_key: Option<String>,
     /// Its params.
     pub params: &'a [ParamDef],
     /// The config file.
@@ -104,6 +109,7 @@ pub fn compile(
     Some(Endpoint {
         owner: target.owner,
         kind: target.kind,
+        data_key: target.data_key,
         answer,
     })
 }
@@ -119,7 +125,7 @@ impl Endpoint {
                 let text = templates.render(name, vars).map_err(|e| {
                     ApiError::internal(format!("{}: template failed: {}", self.owner, describe(&e)))
                 })?;
-                templated::encode(&self.owner, &self.kind, text)
+                templated::encode(&self.owner, &self.kind, self.data_key.as_deref(), text)
             }
         }
     }

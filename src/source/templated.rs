@@ -78,7 +78,12 @@ fn is_builtin(name: &str) -> bool {
 }
 
 /// Turns rendered text into the widget's answer, checking the shape of JSON answers.
-pub fn encode(owner: &str, kind: &WidgetType, text: String) -> Result<Reply, ApiError> {
+pub fn encode(
+    owner: &str,
+    kind: &WidgetType,
+    data_key: Option<&str>,
+    text: String,
+) -> Result<Reply, ApiError> {
     if kind.is_text() {
         return Ok(text_reply(kind, text));
     }
@@ -88,6 +93,7 @@ pub fn encode(owner: &str, kind: &WidgetType, text: String) -> Result<Reply, Api
         ))
     })?;
     let value = shape::normalize(kind, value);
-    shape::check(kind, &value).map_err(|why| ApiError::internal(format!("{owner}: {why}")))?;
+    shape::check(kind, data_key, &value)
+        .map_err(|why| ApiError::internal(format!("{owner}: {why}")))?;
     Ok(json_reply(&value))
 }

@@ -1,0 +1,187 @@
+//! Shared test harness: the real gateway on 127.0.0.1, a real HTTP client, and Workspace's
+//! answer-shape checks written independently of the gateway's own.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+/// A gateway serving one config on an ephemeral loopback port; stops when dropped.
+pub struct Gateway {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Gateway {
+    /// Loads `config` and serves it.
+    pub async fn start(config: &Path) -> Gateway {
+        let (snap, _warnings) = widgetgate::snapshot::load(config)
+            .unwrap_or_else(|d| panic!("{} does not load:\n{d}", config.display()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let base = format!("http://{}", listener.local_addr().expect("local addr"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(widgetgate::run(listener, snap, async {
+            let _ = stopped.await;
+        }));
+        Gateway {
+            base,
+            stop: Some(stop),
+        }
+    }
+
+    /// The URL of `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// GETs `path` and returns the response.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        reqwest::get(self.url(path))
+            .await
+            .expect("request reaches the gateway")
+    }
+
+    /// GETs `path` and parses JSON, asserting 200.
+    pub async fn json(&self, path: &str) -> Value {
+        let resp = self.get(path).await;
+        assert_eq!(resp.status(), 200, "GET {path}");
+        resp.json().await.expect("JSON body")
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// OpenBB's reference data beside the repository.
+pub fn reference_data() -> PathBuf {
+    root().join("../shared/openbb-reference-data")
+}
+
+/// Every config the repository ships: gateway.yaml, examples/**/gateway.yaml and the valid
+/// test fixtures.
+pub fn shipped_configs() -> Vec<PathBuf> {
+    let mut out = vec![root().join("gateway.yaml")];
+    let mut stack = vec![root().join("examples")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n == "gateway.yaml") {
+                out.push(p);
+            }
+        }
+    }
+    for entry in std::fs::read_dir(root().join("tests/fixtures/valid"))
+        .expect("fixtures")
+        .flatten()
+    {
+        let p = entry.path();
+        if p.extension().is_some_and(|e| e == "yaml") {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Checks an answer the way OpenBB's endpoint validator does (contract §9), plus the pdf and
+/// html/youtube shapes of contract §4. Returns what is wrong.
+pub fn check_answer(
+    widget_type: &str,
+    data_key: &str,
+    content_type: &str,
+    body: &[u8],
+) -> Result<(), String> {
+    let text = || String::from_utf8(body.to_vec()).map_err(|_| "body is not UTF-8".to_string());
+    match widget_type {
+        "html" => {
+            if !content_type.starts_with("text/html") {
+                return Err(format!("html answered {content_type}"));
+            }
+            return text().map(|_| ());
+        }
+        "youtube" => {
+            if !content_type.starts_with("text/plain") {
+                return Err(format!("youtube answered {content_type}"));
+            }
+            return text().map(|_| ());
+        }
+        _ => {}
+    }
+    if !content_type.starts_with("application/json") {
+        return Err(format!("{widget_type} answered {content_type}, not JSON"));
+    }
+    let whole: Value = serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))?;
+    let mut v = &whole;
+    for part in data_key.split('.').filter(|p| !p.is_empty()) {
+        v = v
+            .get(part)
+            .ok_or_else(|| format!("nothing at dataKey {data_key}"))?;
+    }
+    let records = |required: &[&str]| -> Result<(), String> {
+        let items = v.as_array().ok_or("not a list")?;
+        for item in items {
+            let o = item.as_object().ok_or("an item is not an object")?;
+            for k in required {
+                if !o.contains_key(*k) {
+                    return Err(format!("an item has no `{k}`"));
+                }
+            }
+        }
+        Ok(())
+    };
+    match widget_type {
+        "table" | "live_grid" | "multi_file_viewer" => records(&[]),
+        "metric" => records(&["label", "value"]),
+        "newsfeed" => records(&["title"]),
+        "markdown" | "note" => v.as_str().map(|_| ()).ok_or_else(|| "not a string".into()),
+        "chart" => match v.as_object() {
+            Some(o) if o.contains_key("data") || o.contains_key("layout") => Ok(()),
+            _ => Err("not a Plotly figure".into()),
+        },
+        "chart-highcharts" | "chart-vegalite" => v
+            .as_object()
+            .map(|_| ())
+            .ok_or_else(|| "not an object".into()),
+        "pdf" => {
+            let o = v.as_object().ok_or("not an object")?;
+            let df = o
+                .get("data_format")
+                .and_then(Value::as_object)
+                .ok_or("no data_format")?;
+            if df.get("data_type").and_then(Value::as_str) != Some("pdf") {
+                return Err("data_format.data_type is not pdf".into());
+            }
+            if let Some(c) = o.get("content").and_then(Value::as_str) {
+                use base64::Engine;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(c)
+                    .map_err(|e| format!("content is not base64: {e}"))?;
+                if !bytes.starts_with(b"%PDF") {
+                    return Err("content is not a PDF".into());
+                }
+                Ok(())
+            } else if o.get("url").and_then(Value::as_str).is_some() {
+                Ok(())
+            } else {
+                Err("neither content nor url".into())
+            }
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,313 @@
+//! The server's behaviour over real TCP: params reach templates, sources answer in their
+//! type's encoding, errors are JSON with CORS headers, preflights succeed.
+
+mod common;
+
+use common::{Gateway, root};
+use serde_json::{Value, json};
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    root().join("tests/fixtures/valid").join(name)
+}
+
+async fn every_source() -> Gateway {
+    Gateway::start(&fixture("every_source.yaml")).await
+}
+
+fn last_year() -> String {
+    let today = chrono::Local::now().date_naive();
+    today
+        .checked_sub_months(chrono::Months::new(12))
+        .expect("date")
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+#[tokio::test]
+async fn defaults_fill_every_param_type() {
+    let gw = every_source().await;
+    let text = gw.json("/params_echo").await;
+    let expected = format!(
+        "name=World\ncount+1=4\nflag=on\nsince={}\ntickers=AAPL,MSFT (2) [AAPL] [MSFT]\npicked=",
+        last_year()
+    );
+    assert_eq!(text, Value::String(expected));
+}
+
+#[tokio::test]
+async fn request_values_are_typed_and_undeclared_ones_ignored() {
+    let gw = every_source().await;
+    let text = gw
+        .json("/params_echo?name=Ada%20L&count=41&flag=false&since=2024-01-31&tickers=NVDA,AAPL,MSFT&picked=AAPL&theme=dark&raw=false")
+        .await;
+    let expected = "name=Ada L\ncount+1=42\nflag=off\nsince=2024-01-31\ntickers=NVDA,AAPL,MSFT (3) [NVDA] [AAPL] [MSFT]\npicked=AAPL";
+    assert_eq!(text, Value::String(expected.into()));
+}
+
+#[tokio::test]
+async fn a_bad_number_is_a_400_with_a_detail() {
+    let gw = every_source().await;
+    let resp = gw.get("/params_echo?count=lots").await;
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(
+        body,
+        json!({"detail": "param `count` must be a number, got `lots`"})
+    );
+    let resp = gw.get("/params_echo?flag=maybe").await;
+    assert_eq!(resp.status(), 400);
+    let resp = gw.get("/params_echo?since=2026-13-01").await;
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(
+        body["detail"],
+        "param `since` must be a date as YYYY-MM-DD, got `2026-13-01`"
+    );
+}
+
+#[tokio::test]
+async fn template_files_and_list_defaults() {
+    let gw = every_source().await;
+    assert_eq!(
+        gw.json("/from_template_file").await,
+        json!("# Report for AAPL\n\n- MSFT\n- GOOGL\n")
+    );
+    assert_eq!(
+        gw.json("/from_template_file?symbol=TSLA&peers=F").await,
+        json!("# Report for TSLA\n\n- F\n")
+    );
+}
+
+#[tokio::test]
+async fn files_are_served_in_their_widget_encoding() {
+    let gw = every_source().await;
+    let md = gw.json("/from_file_md").await;
+    assert!(
+        md.as_str()
+            .is_some_and(|s| s.starts_with("# Notes from a file")),
+        "{md}"
+    );
+
+    let resp = gw.get("/html_page").await;
+    assert_eq!(resp.headers()["content-type"], "text/html; charset=utf-8");
+    assert!(
+        resp.text()
+            .await
+            .expect("text")
+            .contains("<h1>Fixture page</h1>")
+    );
+
+    let pdf = gw.json("/pdf_file").await;
+    assert_eq!(
+        pdf["data_format"],
+        json!({"data_type": "pdf", "filename": "fixture.pdf"})
+    );
+    use base64::Engine;
+    let raw = std::fs::read(fixture("widgets/fixture.pdf")).expect("pdf");
+    assert_eq!(
+        pdf["content"],
+        json!(base64::engine::general_purpose::STANDARD.encode(raw))
+    );
+
+    assert_eq!(gw.json("/rows_file").await[1]["symbol"], "MSFT");
+
+    let resp = gw.get("/video").await;
+    assert_eq!(resp.headers()["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(
+        resp.text().await.expect("text"),
+        "https://www.youtube.com/watch?v=uYyhswnZkSw"
+    );
+}
+
+#[tokio::test]
+async fn html_templates_escape_param_values() {
+    let gw = every_source().await;
+    let resp = gw
+        .get("/html_template?title=%3Cscript%3Ealert(1)%3C/script%3E")
+        .await;
+    assert_eq!(
+        resp.text().await.expect("text"),
+        "<h1>&lt;script&gt;alert(1)&lt;&#x2f;script&gt;</h1>"
+    );
+}
+
+#[tokio::test]
+async fn json_templates_and_single_metrics_take_their_type_shape() {
+    let gw = every_source().await;
+    assert_eq!(
+        gw.json("/table_template?rows=3").await,
+        json!([{"n": 0}, {"n": 1}, {"n": 2}])
+    );
+    assert_eq!(
+        gw.json("/single_metric").await,
+        json!([{"label": "Price", "value": 190.1, "delta": 1.2}])
+    );
+}
+
+#[tokio::test]
+async fn routes_serve_dropdown_options_with_params() {
+    let gw = every_source().await;
+    assert_eq!(
+        gw.json("/ticker_options").await.as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(
+        gw.json("/ticker_options?prefix=MS").await,
+        json!([{"label": "Microsoft", "value": "MSFT"}])
+    );
+}
+
+#[tokio::test]
+async fn gateway_paths_answer() {
+    let gw = every_source().await;
+    let info = gw.json("/").await;
+    assert_eq!(info["name"], "widgetgate");
+    assert_eq!(info["widgets"], 12);
+    assert_eq!(gw.get("/healthz").await.status(), 200);
+    let resp = gw.get("/no/such/widget").await;
+    assert_eq!(resp.status(), 404);
+    let body: Value = resp.json().await.expect("json");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("/no/such/widget")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn other_methods_are_refused_with_a_detail() {
+    let gw = every_source().await;
+    let client = reqwest::Client::new();
+    let resp = client
+        .post(gw.url("/params_echo"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 405);
+    let body: Value = resp.json().await.expect("json");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| d.contains("POST")),
+        "{body}"
+    );
+    let resp = client
+        .head(gw.url("/widgets.json"))
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn empty_and_file_apps() {
+    let gw = Gateway::start(&fixture("empty_apps.yaml")).await;
+    assert_eq!(gw.json("/apps.json").await, json!([]));
+    assert_eq!(gw.json("/note").await, json!("Remember to rebalance."));
+    let gw = Gateway::start(&fixture("apps_file.yaml")).await;
+    let apps = gw.json("/apps.json").await;
+    assert_eq!(apps[0]["name"], "From a file");
+}
+
+#[tokio::test]
+async fn without_apps_a_default_app_lays_out_every_widget() {
+    let gw = every_source().await;
+    let apps = gw.json("/apps.json").await;
+    let layout = apps[0]["tabs"][""]["layout"]
+        .as_array()
+        .expect("layout")
+        .clone();
+    assert_eq!(layout.len(), 12);
+    assert_eq!(
+        layout[0],
+        json!({"i": "params_echo", "x": 0, "y": 0, "w": 20, "h": 10})
+    );
+    assert_eq!(layout[1]["x"], 20);
+    // html_page is 40 wide: it starts a new row below the tallest of the first row.
+    let html = layout
+        .iter()
+        .find(|i| i["i"] == "html_page")
+        .expect("html_page");
+    assert_eq!(html["x"], 0);
+    assert_eq!(apps[0]["allowCustomization"], true);
+}
+
+#[tokio::test]
+async fn cors_preflight_from_workspace_with_an_api_key_header() {
+    let gw = every_source().await;
+    let client = reqwest::Client::new();
+    let resp = client
+        .request(reqwest::Method::OPTIONS, gw.url("/params_echo"))
+        .header("Origin", "https://pro.openbb.co")
+        .header("Access-Control-Request-Method", "GET")
+        .header("Access-Control-Request-Headers", "x-api-key")
+        .header("Access-Control-Request-Private-Network", "true")
+        .send()
+        .await
+        .expect("preflight");
+    assert_eq!(resp.status(), 204);
+    let h = resp.headers();
+    assert_eq!(h["access-control-allow-origin"], "https://pro.openbb.co");
+    assert_eq!(h["access-control-allow-credentials"], "true");
+    assert_eq!(h["access-control-allow-headers"], "x-api-key");
+    assert!(
+        h["access-control-allow-methods"]
+            .to_str()
+            .expect("ascii")
+            .contains("GET")
+    );
+    assert_eq!(h["access-control-allow-private-network"], "true");
+
+    let resp = client
+        .request(reqwest::Method::OPTIONS, gw.url("/widgets.json"))
+        .header("Origin", "https://evil.example")
+        .header("Access-Control-Request-Method", "GET")
+        .send()
+        .await
+        .expect("preflight");
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn cors_headers_are_on_answers_and_errors() {
+    let gw = every_source().await;
+    let client = reqwest::Client::new();
+    for (path, status) in [
+        ("/widgets.json", 200),
+        ("/missing", 404),
+        ("/params_echo?count=x", 400),
+    ] {
+        let resp = client
+            .get(gw.url(path))
+            .header("Origin", "https://pro.openbb.co")
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(resp.status(), status, "{path}");
+        assert_eq!(
+            resp.headers()["access-control-allow-origin"],
+            "https://pro.openbb.co",
+            "{path}"
+        );
+        assert_eq!(
+            resp.headers()["access-control-allow-credentials"],
+            "true",
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn http2_prior_knowledge_is_served() {
+    let gw = every_source().await;
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .expect("client");
+    let resp = client
+        .get(gw.url("/widgets.json"))
+        .send()
+        .await
+        .expect("h2 request");
+    assert_eq!(resp.version(), reqwest::Version::HTTP_2);
+    assert_eq!(resp.status(), 200);
+}
