@@ -28,14 +28,14 @@ use tokio::net::TcpListener;
 
 pub use snapshot::{Snapshot, Store};
 
-/// Serves `snapshot` on `listener` until `shutdown` completes. Integration tests call this with
-/// a listener on 127.0.0.1:0; the binary calls it with the configured address.
-pub async fn run(
-    listener: TcpListener,
-    snapshot: Snapshot,
-    shutdown: impl Future<Output = ()>,
-) -> Store {
-    let store: Store = Arc::new(ArcSwap::from_pointee(snapshot));
-    server::serve(listener, store.clone(), shutdown).await;
-    store
+/// Wraps a first snapshot in a [`Store`] that a reload task can swap later.
+pub fn store(snapshot: Snapshot) -> Store {
+    Arc::new(ArcSwap::from_pointee(snapshot))
+}
+
+/// Serves the current snapshot of `store` on `listener` until `shutdown` completes. Integration
+/// tests call this with a listener on 127.0.0.1:0; the binary calls it with the configured
+/// address.
+pub async fn run(listener: TcpListener, store: Store, shutdown: impl Future<Output = ()>) {
+    server::serve(listener, store, shutdown).await;
 }

@@ -145,7 +145,7 @@ fn serve(path: &std::path::Path, listen: Option<SocketAddr>) -> ExitCode {
             "serving {} on http://{addr}",
             path.display()
         );
-        widgetgate::run(listener, snap, shutdown_signal()).await;
+        widgetgate::run(listener, widgetgate::store(snap), shutdown_signal()).await;
         tracing::info!("stopped");
         ExitCode::SUCCESS
     })

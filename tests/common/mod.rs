@@ -24,7 +24,7 @@ impl Gateway {
             .expect("bind loopback");
         let base = format!("http://{}", listener.local_addr().expect("local addr"));
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(widgetgate::run(listener, snap, async {
+        tokio::spawn(widgetgate::run(listener, widgetgate::store(snap), async {
             let _ = stopped.await;
         }));
         Gateway {
