@@ -3,6 +3,8 @@
 //! Every declared param gets a value: the request's, or the declared default. Undeclared query
 //! parameters (Workspace adds `theme` and `raw`) are ignored.
 
+use std::collections::BTreeMap;
+
 use chrono::{Duration, Local, Months, NaiveDate};
 use minijinja::Value;
 
@@ -22,8 +24,11 @@ pub fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
 }
 
 /// The template variables for `params` given the request's `query` pairs.
-pub fn bind(params: &[ParamDef], query: &[(String, String)]) -> Result<Value, String> {
-    let mut vars = std::collections::BTreeMap::new();
+pub fn bind(
+    params: &[ParamDef],
+    query: &[(String, String)],
+) -> Result<BTreeMap<String, Value>, String> {
+    let mut vars = BTreeMap::new();
     for p in params {
         let given = query
             .iter()
@@ -36,7 +41,7 @@ pub fn bind(params: &[ParamDef], query: &[(String, String)]) -> Result<Value, St
         };
         vars.insert(p.name.clone(), value);
     }
-    Ok(Value::from(vars))
+    Ok(vars)
 }
 
 fn from_text(p: &ParamDef, text: &str) -> Result<Value, String> {
@@ -168,7 +173,7 @@ mod tests {
             param("s", ParamKind::Text, true, serde_json::json!("AAPL")),
         ];
         let q = parse_query(Some("n=7&s=AAPL%2CMSFT&theme=dark"));
-        let v = bind(&params, &q).expect("binds");
+        let v = Value::from(bind(&params, &q).expect("binds"));
         assert_eq!(v.get_attr("n").expect("n").as_i64(), Some(7));
         assert!(v.get_attr("b").expect("b").is_true());
         assert_eq!(v.get_attr("s").expect("s").to_string(), "AAPL,MSFT");

@@ -3,7 +3,7 @@
 //! Every error answers `{"detail": "..."}`, which Workspace shows inside the widget.
 
 use bytes::Bytes;
-use http::{Response, StatusCode, header};
+use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::Full;
 
 /// An error answer: a status and a human-readable detail.
@@ -13,41 +13,64 @@ pub struct ApiError {
     pub status: StatusCode,
     /// What went wrong, for the user.
     pub detail: String,
+    /// Seconds after which a retry may succeed (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
+    /// An error with `status` and `detail`.
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            detail: detail.into(),
+            retry_after: None,
+        }
+    }
+
     /// 400: the request itself is wrong.
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            detail: detail.into(),
-        }
+        Self::new(StatusCode::BAD_REQUEST, detail)
     }
 
     /// 404: nothing is served at this path.
     pub fn not_found(path: &str) -> Self {
-        ApiError {
-            status: StatusCode::NOT_FOUND,
-            detail: format!(
+        Self::new(
+            StatusCode::NOT_FOUND,
+            format!(
                 "no widget or route is served at {path}; see /widgets.json for what this backend serves"
             ),
-        }
+        )
     }
 
     /// 405: the path exists but not for this method.
     pub fn method_not_allowed(method: &http::Method, path: &str) -> Self {
-        ApiError {
-            status: StatusCode::METHOD_NOT_ALLOWED,
-            detail: format!("{method} is not allowed on {path}; use GET"),
-        }
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{method} is not allowed on {path}; use GET"),
+        )
     }
 
     /// 500: the gateway's own configuration produced something unusable.
     pub fn internal(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, detail)
+    }
+
+    /// 502: the upstream failed or answered something unusable.
+    pub fn bad_gateway(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_GATEWAY, detail)
+    }
+
+    /// 503: temporarily unavailable; retry after `secs`.
+    pub fn unavailable(detail: impl Into<String>, secs: u64) -> Self {
         ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            detail: detail.into(),
+            retry_after: Some(secs),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, detail)
         }
+    }
+
+    /// 504: the upstream did not answer in time.
+    pub fn gateway_timeout(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::GATEWAY_TIMEOUT, detail)
     }
 
     /// The JSON response for this error.
@@ -58,8 +81,12 @@ impl ApiError {
         *resp.status_mut() = self.status;
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
-            header::HeaderValue::from_static("application/json"),
+            HeaderValue::from_static("application/json"),
         );
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         resp
     }
 }

@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod args;
+pub mod cache;
 pub mod config;
 pub mod cors;
 pub mod diag;
@@ -15,9 +16,12 @@ pub mod error;
 pub mod handler;
 pub mod openbb;
 pub mod server;
+pub mod shaping;
+pub mod shared;
 pub mod snapshot;
 pub mod source;
 pub mod template;
+pub mod upstream;
 pub mod yaml;
 
 use std::future::Future;

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use tokio::net::TcpListener;
+use widgetgate::config::Env;
 use widgetgate::diag::Diagnostics;
+use widgetgate::shared::Shared;
 use widgetgate::snapshot;
 
 /// One YAML file in, a complete OpenBB Workspace custom backend out.
@@ -57,7 +59,7 @@ fn main() -> ExitCode {
 }
 
 fn check(path: &std::path::Path) -> ExitCode {
-    let (diags, ok) = match snapshot::load(path) {
+    let (diags, ok) = match snapshot::load(path, &Shared::default(), &Env::Process) {
         Ok((snap, warnings)) => {
             emit(&format!(
                 "{warnings}{}: ok, {} widgets\n",
@@ -77,7 +79,7 @@ fn check(path: &std::path::Path) -> ExitCode {
 }
 
 fn render(what: Document, path: &std::path::Path) -> ExitCode {
-    match snapshot::load(path) {
+    match snapshot::load(path, &Shared::default(), &Env::Process) {
         Ok((snap, warnings)) => {
             eprint!("{warnings}");
             let bytes = match what {
@@ -108,7 +110,7 @@ fn fail(diags: &Diagnostics) -> ExitCode {
 
 fn serve(path: &std::path::Path, listen: Option<SocketAddr>) -> ExitCode {
     init_logging();
-    let (snap, warnings) = match snapshot::load(path) {
+    let (snap, warnings) = match snapshot::load(path, &Shared::default(), &Env::Process) {
         Ok(pair) => pair,
         Err(diags) => {
             for d in diags.sorted() {

@@ -52,9 +52,8 @@ pub async fn serve(listener: TcpListener, store: Store, shutdown: impl Future<Ou
                 let _ = stream.set_nodelay(true);
                 let store = store.clone();
                 let svc = service_fn(move |req| {
-                    let snap = store.load();
-                    let resp = handler::handle(&req, &snap);
-                    async move { Ok::<_, Infallible>(resp) }
+                    let snap = store.load_full();
+                    async move { Ok::<_, Infallible>(handler::handle(req, &snap).await) }
                 });
                 let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
                 let conn = graceful.watch(conn.into_owned());

@@ -12,12 +12,13 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use crate::config::{self, AppsDef, Config, ServerConfig};
+use crate::config::{self, AppsDef, Config, Env, ServerConfig};
 use crate::cors::Cors;
 use crate::diag::Diagnostics;
 use crate::openbb::rules::{self, WidgetRules};
 use crate::openbb::{catalog, types::WidgetType};
-use crate::source::{self, Endpoint, Target};
+use crate::shared::Shared;
+use crate::source::{self, Endpoint, Target, UpstreamScope};
 use crate::template::Templates;
 
 /// Paths the gateway answers itself; no widget or route may take them.
@@ -52,19 +53,23 @@ pub struct Snapshot {
 
 /// Loads `path` into a snapshot, or returns every problem that prevents serving it.
 /// Warnings come back with the snapshot.
-pub fn load(path: &Path) -> Result<(Snapshot, Diagnostics), Diagnostics> {
-    let (config, mut diags) = config::load(path);
+pub fn load(
+    path: &Path,
+    shared: &Shared,
+    env: &Env,
+) -> Result<(Snapshot, Diagnostics), Diagnostics> {
+    let (config, mut diags) = config::load(path, env);
     let Some(config) = config else {
         return Err(diags);
     };
-    match build(config, &mut diags) {
+    match build(config, shared, &mut diags) {
         Some(snapshot) if !diags.has_errors() => Ok((snapshot, diags)),
         _ => Err(diags),
     }
 }
 
 /// Builds a snapshot from a parsed config, adding problems to `diags`.
-pub fn build(config: Config, diags: &mut Diagnostics) -> Option<Snapshot> {
+pub fn build(config: Config, shared: &Shared, diags: &mut Diagnostics) -> Option<Snapshot> {
     let file = config.path.as_path();
     let served = served_paths(&config, diags);
     for w in &config.widgets {
@@ -84,6 +89,7 @@ pub fn build(config: Config, diags: &mut Diagnostics) -> Option<Snapshot> {
         rules::check_apps(node, apps_file, &ids, diags);
     }
 
+    let scope = upstream_scope(&config, shared, diags);
     let mut templates = Templates::default();
     let mut endpoints = HashMap::new();
     for w in &config.widgets {
@@ -99,6 +105,8 @@ pub fn build(config: Config, diags: &mut Diagnostics) -> Option<Snapshot> {
                 .and_then(|k| k.as_str())
                 .map(str::to_string),
             params: &w.params,
+            cache_ttl: w.cache,
+            scope: &scope,
             file,
             mark: w.mark,
         };
@@ -113,6 +121,8 @@ pub fn build(config: Config, diags: &mut Diagnostics) -> Option<Snapshot> {
             kind: WidgetType::Other("route".into()),
             data_key: None,
             params: &r.params,
+            cache_ttl: None,
+            scope: &scope,
             file,
             mark: r.mark,
         };
@@ -147,6 +157,24 @@ pub fn build(config: Config, diags: &mut Diagnostics) -> Option<Snapshot> {
         config_hash: hex(&Sha256::digest(config.text.as_bytes())),
         loaded_at: SystemTime::now(),
     })
+}
+
+/// Providers for this load, reusing long-lived clients and limiters from `shared`.
+fn upstream_scope(config: &Config, shared: &Shared, diags: &mut Diagnostics) -> UpstreamScope {
+    let mut providers = std::collections::BTreeMap::new();
+    for def in &config.providers {
+        match shared.providers.provider(def) {
+            Ok(p) => {
+                let print = hex(&Sha256::digest(format!("{def:?}").as_bytes())[..12]);
+                providers.insert(def.name.clone(), (std::sync::Arc::new(p), def.cache, print));
+            }
+            Err(why) => diags.error(&config.path, def.mark, why),
+        }
+    }
+    UpstreamScope {
+        providers,
+        cache: shared.cache(config.cache),
+    }
 }
 
 /// Every path widgets and routes claim; reports reserved and duplicate paths.

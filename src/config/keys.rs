@@ -1,14 +1,29 @@
 //! The keys each part of gateway.yaml accepts, and "did you mean" suggestions for the rest.
 
 /// Keys of the top level of gateway.yaml.
-pub const TOP_LEVEL: &[&str] = &["server", "widgets", "routes", "apps", "apps_file"];
+pub const TOP_LEVEL: &[&str] = &[
+    "server",
+    "providers",
+    "cache",
+    "widgets",
+    "routes",
+    "apps",
+    "apps_file",
+];
 
 /// Keys of `server:`.
 pub const SERVER: &[&str] = &["listen", "cors_origins"];
 
 /// Gateway keys of a widget: they choose where the answer comes from and never reach
 /// widgets.json.
-pub const WIDGET_GATEWAY: &[&str] = &["static", "file", "template", "template_file"];
+pub const WIDGET_GATEWAY: &[&str] = &[
+    "static",
+    "file",
+    "template",
+    "template_file",
+    "upstream",
+    "cache",
+];
 
 /// Keys of an entry of `routes:`.
 pub const ROUTE: &[&str] = &["params", "static", "file", "template", "template_file"];

@@ -3,10 +3,15 @@
 //! Parsing keeps going after a problem so that one run reports all of them; the caller decides
 //! from [`Diagnostics::has_errors`] whether the result may be served.
 
+pub mod cache;
+pub mod env;
 pub mod keys;
 pub mod params;
+pub mod provider;
 pub mod server;
 pub mod source;
+pub mod units;
+pub mod upstream;
 pub mod widget;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +19,9 @@ use std::path::{Path, PathBuf};
 use crate::diag::Diagnostics;
 use crate::yaml::{self, Mark, Node};
 
+pub use cache::CacheSettings;
+pub use env::Env;
+pub use provider::ProviderDef;
 pub use server::ServerConfig;
 pub use source::SourceDef;
 pub use widget::{RouteDef, WidgetDef};
@@ -41,6 +49,10 @@ pub struct Config {
     pub text: String,
     /// `server:`.
     pub server: ServerConfig,
+    /// `providers:`, in order.
+    pub providers: Vec<ProviderDef>,
+    /// `cache:`.
+    pub cache: CacheSettings,
     /// `widgets:`, in order.
     pub widgets: Vec<WidgetDef>,
     /// `routes:`, in order.
@@ -51,7 +63,7 @@ pub struct Config {
 
 /// Reads and parses `path`. Returns the config (possibly partial) and everything found wrong;
 /// `None` when the file cannot be read or is not YAML.
-pub fn load(path: &Path) -> (Option<Config>, Diagnostics) {
+pub fn load(path: &Path, env: &Env) -> (Option<Config>, Diagnostics) {
     let mut diags = Diagnostics::default();
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
@@ -64,12 +76,12 @@ pub fn load(path: &Path) -> (Option<Config>, Diagnostics) {
             return (None, diags);
         }
     };
-    let config = parse_text(path, text, &mut diags);
+    let config = parse_text(path, text, env, &mut diags);
     (config, diags)
 }
 
 /// Parses config `text` as if read from `path`.
-pub fn parse_text(path: &Path, text: String, diags: &mut Diagnostics) -> Option<Config> {
+pub fn parse_text(path: &Path, text: String, env: &Env, diags: &mut Diagnostics) -> Option<Config> {
     let root = match yaml::parse(&text) {
         Ok(root) => root,
         Err(e) => {
@@ -92,6 +104,8 @@ pub fn parse_text(path: &Path, text: String, diags: &mut Diagnostics) -> Option<
         path: path.to_path_buf(),
         text: String::new(),
         server: ServerConfig::default(),
+        providers: Vec::new(),
+        cache: CacheSettings::default(),
         widgets: Vec::new(),
         routes: Vec::new(),
         apps: AppsDef::Generated,
@@ -99,6 +113,8 @@ pub fn parse_text(path: &Path, text: String, diags: &mut Diagnostics) -> Option<
     for (key, value) in root.entries() {
         match key.name.as_str() {
             "server" => config.server = server::parse(value, path, diags),
+            "providers" => config.providers = provider::parse_all(value, path, env, diags),
+            "cache" => config.cache = cache::parse(value, path, diags),
             "widgets" => config.widgets = parse_widgets(value, path, &text, diags),
             "routes" => {
                 for (k, v) in value.entries() {

@@ -2,6 +2,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use crate::config::upstream::{self, UpstreamDef};
 use crate::diag::Diagnostics;
 use crate::yaml::{Key, Mark, Node};
 
@@ -24,6 +25,8 @@ pub enum SourceDef {
         /// Where the template text starts in the config file (first content line).
         first_line: u64,
     },
+    /// `upstream:` a call to a provider, shaped for the widget.
+    Upstream(Box<UpstreamDef>),
     /// `template_file:` Jinja text in a file below the config folder.
     TemplateFile {
         /// The resolved path.
@@ -34,7 +37,7 @@ pub enum SourceDef {
 }
 
 /// The keys that name a source.
-pub const SOURCE_KEYS: &[&str] = &["static", "file", "template", "template_file"];
+pub const SOURCE_KEYS: &[&str] = &["static", "file", "template", "template_file", "upstream"];
 
 /// Reads the one source among `entries`; `owner` names the widget or route in messages.
 pub fn parse(
@@ -54,7 +57,7 @@ pub fn parse(
             diags.error(
                 file,
                 owner_mark,
-                format!("{owner} has no source: add one of `static`, `file`, `template`, `template_file`"),
+                format!("{owner} has no source: add one of `static`, `file`, `template`, `template_file`, `upstream`"),
             );
             None
         }
@@ -86,6 +89,8 @@ fn parse_one(
     let base = file.parent().unwrap_or(Path::new("."));
     match key.name.as_str() {
         "static" => Some(SourceDef::Static(value.clone())),
+        "upstream" => upstream::parse(value, owner, file, |m| first_content_line(text, m), diags)
+            .map(|u| SourceDef::Upstream(Box::new(u))),
         "template" => match value.as_str() {
             Some(t) => Some(SourceDef::Template {
                 text: t.to_string(),

@@ -1,10 +1,11 @@
 //! `widgets:` and `routes:` entries: Workspace fields, endpoint, params and source.
 
 use std::path::Path;
+use std::time::Duration;
 
-use crate::config::keys;
 use crate::config::params::{self, ParamDef};
 use crate::config::source::{self, SourceDef};
+use crate::config::{keys, units};
 use crate::diag::Diagnostics;
 use crate::openbb::types::WidgetType;
 use crate::yaml::{Key, Mark, Node};
@@ -26,6 +27,8 @@ pub struct WidgetDef {
     pub params: Vec<ParamDef>,
     /// Where its answer comes from (`None` for iframe widgets, which Workspace loads itself).
     pub source: Option<SourceDef>,
+    /// `cache:` how long an upstream answer is reused (`None`: the provider's default).
+    pub cache: Option<Duration>,
 }
 
 impl WidgetDef {
@@ -111,8 +114,31 @@ pub fn parse_widget(
             return None;
         }
     };
+    let cache = node
+        .get("cache")
+        .and_then(|c| match c.as_str().map(units::duration) {
+            Some(Ok(d)) => Some(d),
+            Some(Err(e)) => {
+                diags.error(file, c.mark, format!("{owner}: `cache`: {e}"));
+                None
+            }
+            None => {
+                diags.error(
+                    file,
+                    c.mark,
+                    format!("{owner}: `cache` must be a duration like 60s"),
+                );
+                None
+            }
+        });
+    if let (Some(c), Some(s)) = (node.get("cache"), &source)
+        && !matches!(s, SourceDef::Upstream(_))
+    {
+        diags.warn(file, c.mark, format!("{owner}: `cache` only applies to `upstream` sources; other answers are computed once at load or rendered per request"));
+    }
     Some(WidgetDef {
         id: key.name.clone(),
+        cache,
         mark: key.mark,
         node: node.clone(),
         endpoint,

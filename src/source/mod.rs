@@ -1,22 +1,27 @@
 //! Answering a request from a widget's (or route's) source.
 //!
 //! Each source is compiled at load time into an [`Answer`]: fixed bytes for static values and
-//! files, or a compiled template that is rendered per request.
+//! files, a compiled template rendered per request, or an upstream call.
 
 pub mod fixed;
 pub mod templated;
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 
 use crate::args;
+use crate::cache::{AnswerCache, CacheStatus};
 use crate::config::SourceDef;
 use crate::config::params::ParamDef;
 use crate::diag::Diagnostics;
 use crate::error::ApiError;
 use crate::openbb::types::{Encoding, WidgetType};
 use crate::template::Templates;
+use crate::upstream::{self, Upstream, provider::Provider};
 use crate::yaml::Mark;
 
 /// A body with its content type.
@@ -29,7 +34,6 @@ pub struct Reply {
 }
 
 /// How an endpoint answers.
-#[derive(Debug)]
 pub enum Answer {
     /// The same bytes every time.
     Fixed(Reply),
@@ -40,10 +44,24 @@ pub enum Answer {
         /// The params it reads.
         params: Vec<ParamDef>,
     },
+    /// A call to a provider.
+    Upstream {
+        /// The compiled call and shaping.
+        call: Box<Upstream>,
+        /// The params it reads.
+        params: Vec<ParamDef>,
+    },
+}
+
+/// Providers and the cache, for compiling `upstream:` sources.
+pub struct UpstreamScope {
+    /// Providers by name, with their default cache lifetime and a fingerprint of their settings.
+    pub providers: BTreeMap<String, (Arc<Provider>, Option<Duration>, String)>,
+    /// The answer cache.
+    pub cache: Arc<AnswerCache>,
 }
 
 /// One served path of a snapshot.
-#[derive(Debug)]
 pub struct Endpoint {
     /// Names the widget or route in error messages, e.g. "widget `hello_world`".
     pub owner: String,
@@ -68,6 +86,10 @@ pub struct Target<'a> {
     pub data_key: Option<String>,
     /// Its params.
     pub params: &'a [ParamDef],
+    /// Its `cache:` lifetime.
+    pub cache_ttl: Option<Duration>,
+    /// Providers and cache.
+    pub scope: &'a UpstreamScope,
     /// The config file.
     pub file: &'a Path,
     /// Where it is declared.
@@ -94,6 +116,23 @@ pub fn compile(
             templates,
             diags,
         ),
+        SourceDef::Upstream(def) => {
+            let cx = upstream::Context {
+                owner: target.owner.clone(),
+                name: target.name.clone(),
+                kind: target.kind.clone(),
+                data_key: target.data_key.clone(),
+                params: target.params,
+                cache_ttl: target.cache_ttl,
+                providers: &target.scope.providers,
+                cache: target.scope.cache.clone(),
+                file: target.file,
+            };
+            upstream::compile(def, cx, templates, diags).map(|call| Answer::Upstream {
+                call: Box::new(call),
+                params: target.params.to_vec(),
+            })
+        }
         SourceDef::TemplateFile { path, mark } => match std::fs::read_to_string(path) {
             Ok(text) => templated::compile(text, path, 1, &target, templates, diags),
             Err(e) => {
@@ -116,16 +155,33 @@ pub fn compile(
 
 impl Endpoint {
     /// Answers a GET with the given query string.
-    pub fn respond(&self, templates: &Templates, query: Option<&str>) -> Result<Reply, ApiError> {
+    pub async fn respond(
+        &self,
+        templates: &Templates,
+        query: Option<&str>,
+    ) -> Result<(Reply, Option<CacheStatus>), ApiError> {
         match &self.answer {
-            Answer::Fixed(reply) => Ok(reply.clone()),
+            Answer::Fixed(reply) => Ok((reply.clone(), None)),
             Answer::Template { name, params } => {
                 let vars =
                     args::bind(params, &args::parse_query(query)).map_err(ApiError::bad_request)?;
-                let text = templates.render(name, vars).map_err(|e| {
-                    ApiError::internal(format!("{}: template failed: {}", self.owner, describe(&e)))
-                })?;
-                templated::encode(&self.owner, &self.kind, self.data_key.as_deref(), text)
+                let text = templates
+                    .render(name, minijinja::Value::from(vars))
+                    .map_err(|e| {
+                        ApiError::internal(format!(
+                            "{}: template failed: {}",
+                            self.owner,
+                            describe(&e)
+                        ))
+                    })?;
+                let reply =
+                    templated::encode(&self.owner, &self.kind, self.data_key.as_deref(), text)?;
+                Ok((reply, None))
+            }
+            Answer::Upstream { call, params } => {
+                let vars =
+                    args::bind(params, &args::parse_query(query)).map_err(ApiError::bad_request)?;
+                call.respond(templates, vars).await
             }
         }
     }

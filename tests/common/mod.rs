@@ -17,7 +17,13 @@ pub struct Gateway {
 impl Gateway {
     /// Loads `config` and serves it.
     pub async fn start(config: &Path) -> Gateway {
-        let (snap, _warnings) = widgetgate::snapshot::load(config)
+        Self::start_with_env(config, widgetgate::config::Env::Process).await
+    }
+
+    /// Loads `config` with `${VAR}`s resolved from `env` and serves it.
+    pub async fn start_with_env(config: &Path, env: widgetgate::config::Env) -> Gateway {
+        let shared = widgetgate::shared::Shared::default();
+        let (snap, _warnings) = widgetgate::snapshot::load(config, &shared, &env)
             .unwrap_or_else(|d| panic!("{} does not load:\n{d}", config.display()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

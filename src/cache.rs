@@ -1,0 +1,180 @@
+//! Cached upstream answers: bounded memory, coalesced misses, stale-if-error.
+//!
+//! Entries live for their lifetime plus the stale-if-error window; within the lifetime they are
+//! hits, after it they only stand in when a fresh call fails. Concurrent identical misses wait
+//! for one call ([`Flights`]).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use moka::Expiry;
+use tokio::sync::OnceCell;
+
+use crate::error::ApiError;
+use crate::source::Reply;
+
+/// One cached answer.
+#[derive(Debug)]
+pub struct Entry {
+    /// The shaped answer.
+    pub reply: Reply,
+    /// Until when it is a hit.
+    pub fresh_until: Instant,
+    /// Until when it may stand in for a failing upstream.
+    pub stale_until: Instant,
+}
+
+/// How an answer was obtained, for the `X-Cache` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheStatus {
+    /// Served from the cache.
+    Hit,
+    /// Fetched now.
+    Miss,
+    /// The upstream failed; an expired answer stood in.
+    Stale,
+}
+
+impl CacheStatus {
+    /// The header value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheStatus::Hit => "hit",
+            CacheStatus::Miss => "miss",
+            CacheStatus::Stale => "stale",
+        }
+    }
+}
+
+struct EntryExpiry;
+
+impl Expiry<String, Arc<Entry>> for EntryExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        value: &Arc<Entry>,
+        created_at: Instant,
+    ) -> Option<Duration> {
+        Some(value.stale_until.saturating_duration_since(created_at))
+    }
+}
+
+/// The answer cache shared by every snapshot (it outlives reloads; keys carry a hash of the
+/// widget's definition, so a changed widget never sees its old answers).
+pub struct AnswerCache {
+    store: moka::future::Cache<String, Arc<Entry>>,
+    flights: Flights,
+    stale_window: Duration,
+}
+
+impl AnswerCache {
+    /// A cache holding at most `max_bytes` of answers, serving stale answers for `stale_window`.
+    pub fn new(max_bytes: u64, stale_window: Duration) -> Self {
+        let store = moka::future::Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(|k: &String, v: &Arc<Entry>| {
+                u32::try_from(k.len() + v.reply.body.len() + 64).unwrap_or(u32::MAX)
+            })
+            .expire_after(EntryExpiry)
+            .build();
+        AnswerCache {
+            store,
+            flights: Flights::default(),
+            stale_window,
+        }
+    }
+
+    /// The answer for `key`: cached when fresh, else from `fetch` (coalesced with identical
+    /// concurrent calls) and cached for `ttl`; when `fetch` fails, a stale answer if one is kept.
+    pub async fn get_or_fetch<F>(
+        &self,
+        key: &str,
+        ttl: Duration,
+        fetch: F,
+    ) -> Result<(Reply, CacheStatus), ApiError>
+    where
+        F: Future<Output = Result<Reply, ApiError>>,
+    {
+        let cached = self.store.get(key).await;
+        if let Some(e) = &cached
+            && e.fresh_until > Instant::now()
+        {
+            return Ok((e.reply.clone(), CacheStatus::Hit));
+        }
+        let result = self
+            .flights
+            .run(key, async {
+                let reply = fetch.await?;
+                let now = Instant::now();
+                let entry = Arc::new(Entry {
+                    reply,
+                    fresh_until: now + ttl,
+                    stale_until: now + ttl + self.stale_window,
+                });
+                self.store.insert(key.to_string(), entry.clone()).await;
+                Ok(entry)
+            })
+            .await;
+        match (result, cached) {
+            (Ok(entry), _) => Ok((entry.reply.clone(), CacheStatus::Miss)),
+            (Err(e), Some(stale)) if stale.stale_until > Instant::now() => {
+                tracing::warn!(detail = %e.detail, "upstream failed; serving a stale answer");
+                Ok((stale.reply.clone(), CacheStatus::Stale))
+            }
+            (Err(e), _) => Err(e),
+        }
+    }
+
+    /// Runs `fetch` once for concurrent identical calls, without keeping the answer.
+    pub async fn coalesce<F>(&self, key: &str, fetch: F) -> Result<Reply, ApiError>
+    where
+        F: Future<Output = Result<Reply, ApiError>>,
+    {
+        let entry = self
+            .flights
+            .run(key, async {
+                let now = Instant::now();
+                Ok(Arc::new(Entry {
+                    reply: fetch.await?,
+                    fresh_until: now,
+                    stale_until: now,
+                }))
+            })
+            .await?;
+        Ok(entry.reply.clone())
+    }
+
+    /// Bytes of answers currently held (approximate).
+    pub fn weighted_size(&self) -> u64 {
+        self.store.weighted_size()
+    }
+}
+
+type Flight = Arc<OnceCell<Result<Arc<Entry>, ApiError>>>;
+
+/// Single-flight: concurrent calls with the same key share one execution.
+#[derive(Default)]
+pub struct Flights {
+    inflight: Mutex<HashMap<String, Flight>>,
+}
+
+impl Flights {
+    /// Runs `work` unless an identical call is in flight, in which case waits for its result.
+    pub async fn run<F>(&self, key: &str, work: F) -> Result<Arc<Entry>, ApiError>
+    where
+        F: Future<Output = Result<Arc<Entry>, ApiError>>,
+    {
+        let cell = {
+            let mut map = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+            map.entry(key.to_string()).or_default().clone()
+        };
+        let result = cell.get_or_init(|| work).await.clone();
+        let mut map = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+        if map.get(key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+            map.remove(key);
+        }
+        result
+    }
+}
