@@ -20,6 +20,7 @@ use crate::openbb::{catalog, types::WidgetType};
 use crate::shared::Shared;
 use crate::source::{self, Endpoint, Target, UpstreamScope};
 use crate::template::Templates;
+use crate::upstream::ScopedProvider;
 
 /// Paths the gateway answers itself; no widget or route may take them.
 pub const RESERVED_PATHS: &[&str] = &["/", "/widgets.json", "/apps.json", "/healthz"];
@@ -166,10 +167,20 @@ fn upstream_scope(config: &Config, shared: &Shared, diags: &mut Diagnostics) -> 
         match shared.providers.provider(def) {
             Ok(p) => {
                 let print = hex(&Sha256::digest(format!("{def:?}").as_bytes())[..12]);
-                providers.insert(def.name.clone(), (std::sync::Arc::new(p), def.cache, print));
+                providers.insert(
+                    def.name.clone(),
+                    Some(ScopedProvider {
+                        provider: std::sync::Arc::new(p),
+                        cache: def.cache,
+                        fingerprint: print,
+                    }),
+                );
             }
             Err(why) => diags.error(&config.path, def.mark, why),
         }
+    }
+    for name in &config.provider_names {
+        providers.entry(name.clone()).or_insert(None);
     }
     UpstreamScope {
         providers,

@@ -2,11 +2,45 @@
 //! expects: documentation cannot rot.
 
 mod common;
+#[path = "common/upstream.rs"]
+mod stand_in;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
 
-use common::{Gateway, check_answer, shipped_configs};
+use common::{Gateway, check_answer, root, shipped_configs};
 use serde_json::Value;
+use stand_in::{Canned, Upstream};
+use widgetgate::config::Env;
+
+const FMP_TEST_KEY: &str = "fmp-test-key";
+
+/// A stand-in for the APIs the shipped configs call (DeFi Llama, Financial Modeling Prep),
+/// answering with recorded sample data, so no test reaches the internet.
+async fn stand_in_apis() -> Upstream {
+    let fixture = |name: &str| {
+        std::fs::read_to_string(root().join("tests/fixtures/upstream").join(name)).expect("fixture")
+    };
+    let (chains, quote) = (fixture("llama_chains.json"), fixture("fmp_quote.json"));
+    Upstream::start(move |seen| match seen.path.as_str() {
+        "/llama/v2/chains" => Canned::text(200, "application/json", chains.clone()),
+        "/fmp/quote" if seen.param("apikey").as_deref() == Some(FMP_TEST_KEY) => {
+            Canned::text(200, "application/json", quote.clone())
+        }
+        _ => Canned::text(404, "text/plain", "not found"),
+    })
+    .await
+}
+
+async fn serve(config: &Path, apis: &Upstream) -> Gateway {
+    let vars = [
+        ("LLAMA_BASE_URL", format!("{}/llama", apis.base)),
+        ("FMP_BASE_URL", format!("{}/fmp", apis.base)),
+        ("FMP_API_KEY", FMP_TEST_KEY.to_string()),
+    ];
+    let env: HashMap<String, String> = vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    Gateway::start_with_env(config, Env::Map(env)).await
+}
 
 #[tokio::test]
 async fn every_widget_of_every_shipped_config_answers_with_its_shape() {
@@ -15,8 +49,9 @@ async fn every_widget_of_every_shipped_config_answers_with_its_shape() {
         configs.len() >= 2,
         "expected gateway.yaml and more, found {configs:?}"
     );
+    let apis = stand_in_apis().await;
     for config in configs {
-        let gw = Gateway::start(&config).await;
+        let gw = serve(&config, &apis).await;
         let widgets = gw.json("/widgets.json").await;
         let widgets = widgets
             .as_object()
@@ -56,10 +91,11 @@ async fn every_widget_of_every_shipped_config_answers_with_its_shape() {
 
 #[tokio::test]
 async fn widgets_json_mirrors_the_yaml_without_gateway_keys() {
+    let apis = stand_in_apis().await;
     for config in shipped_configs() {
         let text = std::fs::read_to_string(&config).expect("read config");
         let yaml = widgetgate::yaml::parse(&text).expect("valid YAML");
-        let gw = Gateway::start(&config).await;
+        let gw = serve(&config, &apis).await;
         let widgets = gw.json("/widgets.json").await;
         let declared = yaml.get("widgets").expect("widgets section");
         let ids: Vec<&str> = declared
@@ -76,7 +112,14 @@ async fn widgets_json_mirrors_the_yaml_without_gateway_keys() {
         assert_eq!(ids, served, "{}: widget ids and order", config.display());
         for (key, node) in declared.entries() {
             let served = &widgets[&key.name];
-            for gateway_key in ["static", "file", "template", "template_file"] {
+            for gateway_key in [
+                "static",
+                "file",
+                "template",
+                "template_file",
+                "upstream",
+                "cache",
+            ] {
                 assert!(
                     served.get(gateway_key).is_none(),
                     "{}: {gateway_key} leaked into widgets.json",
@@ -84,7 +127,16 @@ async fn widgets_json_mirrors_the_yaml_without_gateway_keys() {
                 );
             }
             for (field, value) in node.entries() {
-                if ["static", "file", "template", "template_file"].contains(&field.name.as_str()) {
+                if [
+                    "static",
+                    "file",
+                    "template",
+                    "template_file",
+                    "upstream",
+                    "cache",
+                ]
+                .contains(&field.name.as_str())
+                {
                     continue;
                 }
                 assert_eq!(
@@ -106,8 +158,9 @@ async fn widgets_json_mirrors_the_yaml_without_gateway_keys() {
 
 #[tokio::test]
 async fn apps_json_is_an_array_whose_layouts_name_served_widgets() {
+    let apis = stand_in_apis().await;
     for config in shipped_configs() {
-        let gw = Gateway::start(&config).await;
+        let gw = serve(&config, &apis).await;
         let widgets = gw.json("/widgets.json").await;
         let ids: HashSet<&str> = widgets
             .as_object()
@@ -139,4 +192,41 @@ async fn apps_json_is_an_array_whose_layouts_name_served_widgets() {
             }
         }
     }
+}
+
+#[tokio::test]
+async fn the_default_config_wraps_defi_llama_and_a_keyed_provider() {
+    let apis = stand_in_apis().await;
+    let gw = serve(&root().join("gateway.yaml"), &apis).await;
+    let chains = gw.json("/defi_chains").await;
+    assert_eq!(
+        chains.as_array().map(Vec::len),
+        Some(4),
+        "the zero-TVL chain is filtered out: {chains}"
+    );
+    assert_eq!(
+        chains[0],
+        serde_json::json!({"chain": "Ethereum", "token": "ETH", "tvl": 61234567890.12})
+    );
+    let chart = gw.json("/defi_chains_chart?top=2").await;
+    assert_eq!(
+        chart["userOptions"]["xAxis"]["categories"],
+        serde_json::json!(["Ethereum", "Solana"])
+    );
+    assert_eq!(
+        chart["userOptions"]["series"][0]["data"],
+        serde_json::json!([61234567890.0, 9876543210.0])
+    );
+    let quote = gw.json("/fmp_quote").await;
+    assert_eq!(
+        quote[0],
+        serde_json::json!({"label": "AAPL price", "value": 190.51, "delta": 0.63})
+    );
+    let fmp_call = apis
+        .seen()
+        .into_iter()
+        .find(|s| s.path == "/fmp/quote")
+        .expect("fmp called");
+    assert_eq!(fmp_call.param("apikey").as_deref(), Some(FMP_TEST_KEY));
+    assert_eq!(fmp_call.param("symbol").as_deref(), Some("AAPL"));
 }

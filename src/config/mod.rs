@@ -49,8 +49,11 @@ pub struct Config {
     pub text: String,
     /// `server:`.
     pub server: ServerConfig,
-    /// `providers:`, in order.
+    /// `providers:` that are valid, in order.
     pub providers: Vec<ProviderDef>,
+    /// Every name under `providers:`, valid or not (so widgets naming a broken provider are
+    /// still checked, without a misleading "no such provider").
+    pub provider_names: Vec<String>,
     /// `cache:`.
     pub cache: CacheSettings,
     /// `widgets:`, in order.
@@ -105,6 +108,7 @@ pub fn parse_text(path: &Path, text: String, env: &Env, diags: &mut Diagnostics)
         text: String::new(),
         server: ServerConfig::default(),
         providers: Vec::new(),
+        provider_names: Vec::new(),
         cache: CacheSettings::default(),
         widgets: Vec::new(),
         routes: Vec::new(),
@@ -113,7 +117,14 @@ pub fn parse_text(path: &Path, text: String, env: &Env, diags: &mut Diagnostics)
     for (key, value) in root.entries() {
         match key.name.as_str() {
             "server" => config.server = server::parse(value, path, diags),
-            "providers" => config.providers = provider::parse_all(value, path, env, diags),
+            "providers" => {
+                config.provider_names = value
+                    .entries()
+                    .iter()
+                    .map(|(k, _)| k.name.clone())
+                    .collect();
+                config.providers = provider::parse_all(value, path, env, diags);
+            }
             "cache" => config.cache = cache::parse(value, path, diags),
             "widgets" => config.widgets = parse_widgets(value, path, &text, diags),
             "routes" => {

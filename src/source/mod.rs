@@ -6,7 +6,6 @@
 pub mod fixed;
 pub mod templated;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +20,7 @@ use crate::diag::Diagnostics;
 use crate::error::ApiError;
 use crate::openbb::types::{Encoding, WidgetType};
 use crate::template::Templates;
-use crate::upstream::{self, Upstream, provider::Provider};
+use crate::upstream::{self, ProviderMap, Upstream};
 use crate::yaml::Mark;
 
 /// A body with its content type.
@@ -55,8 +54,9 @@ pub enum Answer {
 
 /// Providers and the cache, for compiling `upstream:` sources.
 pub struct UpstreamScope {
-    /// Providers by name, with their default cache lifetime and a fingerprint of their settings.
-    pub providers: BTreeMap<String, (Arc<Provider>, Option<Duration>, String)>,
+    /// Providers by name, with their default cache lifetime and a fingerprint of their settings;
+    /// `None` for a provider whose own settings are invalid (already reported).
+    pub providers: ProviderMap,
     /// The answer cache.
     pub cache: Arc<AnswerCache>,
 }

@@ -31,6 +31,19 @@ use crate::upstream::provider::Provider;
 use crate::upstream::request::RequestPlan;
 use crate::yaml::Mark;
 
+/// A provider as one snapshot sees it.
+pub struct ScopedProvider {
+    /// The provider.
+    pub provider: Arc<Provider>,
+    /// Its default cache lifetime.
+    pub cache: Option<Duration>,
+    /// A fingerprint of its settings (part of cache keys).
+    pub fingerprint: String,
+}
+
+/// Providers by name; `None` for a declared provider whose settings are invalid.
+pub type ProviderMap = BTreeMap<String, Option<ScopedProvider>>;
+
 /// A compiled upstream widget.
 pub struct Upstream {
     owner: String,
@@ -64,7 +77,7 @@ pub struct Context<'a> {
     /// The widget's `cache:`.
     pub cache_ttl: Option<Duration>,
     /// Providers by name.
-    pub providers: &'a BTreeMap<String, (Arc<Provider>, Option<Duration>, String)>,
+    pub providers: &'a ProviderMap,
     /// The answer cache.
     pub cache: Arc<AnswerCache>,
     /// The config file.
@@ -80,7 +93,7 @@ pub fn compile(
 ) -> Option<Upstream> {
     let file = cx.file;
     let owner = &cx.owner;
-    let Some((provider, provider_ttl, provider_print)) = cx.providers.get(&def.provider) else {
+    let Some(declared) = cx.providers.get(&def.provider) else {
         let names: Vec<&str> = cx.providers.keys().map(String::as_str).collect();
         diags.error(
             file,
@@ -219,6 +232,14 @@ pub fn compile(
             "JSON widgets take `upstream.output`, not `upstream.template`".into(),
         );
     }
+    let Some(ScopedProvider {
+        provider,
+        cache: provider_ttl,
+        fingerprint: provider_print,
+    }) = declared
+    else {
+        return None; // the provider's own errors are already reported
+    };
     if !ok {
         return None;
     }
