@@ -13,6 +13,7 @@ use moka::Expiry;
 use tokio::sync::OnceCell;
 
 use crate::error::ApiError;
+use crate::metrics;
 use crate::source::Reply;
 
 /// One cached answer.
@@ -101,6 +102,7 @@ impl AnswerCache {
         if let Some(e) = &cached
             && e.fresh_until > Instant::now()
         {
+            metrics::cache(CacheStatus::Hit.as_str());
             return Ok((e.reply.clone(), CacheStatus::Hit));
         }
         let result = self
@@ -118,8 +120,12 @@ impl AnswerCache {
             })
             .await;
         match (result, cached) {
-            (Ok(entry), _) => Ok((entry.reply.clone(), CacheStatus::Miss)),
+            (Ok(entry), _) => {
+                metrics::cache(CacheStatus::Miss.as_str());
+                Ok((entry.reply.clone(), CacheStatus::Miss))
+            }
             (Err(e), Some(stale)) if stale.stale_until > Instant::now() => {
+                metrics::cache(CacheStatus::Stale.as_str());
                 tracing::warn!(detail = %e.detail, "upstream failed; serving a stale answer");
                 Ok((stale.reply.clone(), CacheStatus::Stale))
             }

@@ -14,7 +14,9 @@ pub mod cors;
 pub mod diag;
 pub mod error;
 pub mod handler;
+pub mod metrics;
 pub mod openbb;
+pub mod request_id;
 pub mod server;
 pub mod shaping;
 pub mod shared;
@@ -41,5 +43,6 @@ pub fn store(snapshot: Snapshot) -> Store {
 /// tests call this with a listener on 127.0.0.1:0; the binary calls it with the configured
 /// address.
 pub async fn run(listener: TcpListener, store: Store, shutdown: impl Future<Output = ()>) {
+    metrics::init();
     server::serve(listener, store, shutdown).await;
 }

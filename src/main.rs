@@ -21,6 +21,14 @@ struct Cli {
     /// Address to listen on (overrides `server.listen`).
     #[arg(long, short, env = "WIDGETGATE_LISTEN")]
     listen: Option<SocketAddr>,
+    /// Log format on stderr; levels come from RUST_LOG (default `info`).
+    #[arg(
+        long,
+        value_enum,
+        default_value = "text",
+        env = "WIDGETGATE_LOG_FORMAT"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -44,6 +52,14 @@ enum Command {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum Document {
     Widgets,
     Apps,
@@ -52,7 +68,7 @@ enum Document {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        None | Some(Command::Serve) => serve(&cli.config, cli.listen),
+        None | Some(Command::Serve) => serve(&cli.config, cli.listen, cli.log_format),
         Some(Command::Check { path }) => check(&path.unwrap_or(cli.config)),
         Some(Command::Render { what, path }) => render(what, &path.unwrap_or(cli.config)),
     }
@@ -108,8 +124,8 @@ fn fail(diags: &Diagnostics) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn serve(path: &std::path::Path, listen: Option<SocketAddr>) -> ExitCode {
-    init_logging();
+fn serve(path: &std::path::Path, listen: Option<SocketAddr>, log_format: LogFormat) -> ExitCode {
+    init_logging(log_format);
     let (snap, warnings) = match snapshot::load(path, &Shared::default(), &Env::Process) {
         Ok(pair) => pair,
         Err(diags) => {
@@ -153,13 +169,16 @@ fn serve(path: &std::path::Path, listen: Option<SocketAddr>) -> ExitCode {
     })
 }
 
-fn init_logging() {
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
 }
 
 /// Completes on SIGINT or SIGTERM.

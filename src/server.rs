@@ -11,8 +11,8 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use crate::handler;
 use crate::snapshot::Store;
+use crate::{handler, metrics};
 
 /// How long a client may take to send its request headers. Without a timer hyper would never
 /// time out a slow client (slowloris).
@@ -57,8 +57,10 @@ pub async fn serve(listener: TcpListener, store: Store, shutdown: impl Future<Ou
                 });
                 let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
                 let conn = graceful.watch(conn.into_owned());
+                metrics::connections(1.0);
                 tokio::spawn(async move {
                     let _ = conn.await;
+                    metrics::connections(-1.0);
                 });
             }
             () = &mut shutdown => break,

@@ -23,7 +23,14 @@ use crate::template::Templates;
 use crate::upstream::ScopedProvider;
 
 /// Paths the gateway answers itself; no widget or route may take them.
-pub const RESERVED_PATHS: &[&str] = &["/", "/widgets.json", "/apps.json", "/healthz"];
+pub const RESERVED_PATHS: &[&str] = &[
+    "/",
+    "/widgets.json",
+    "/apps.json",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+];
 
 /// The current snapshot, swappable while requests read it.
 pub type Store = Arc<ArcSwap<Snapshot>>;

@@ -13,6 +13,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::provider::{ProviderDef, ProviderParts, ProviderStatus};
 use crate::error::ApiError;
+use crate::metrics;
 
 /// Backoff before the first retry; doubled for each further one.
 const RETRY_BACKOFF: Duration = Duration::from_millis(100);
@@ -117,15 +118,30 @@ impl Provider {
             None => None,
         };
         self.wait_for_rate_limit().await?;
+        let started = Instant::now();
+        let result = self.call_with_retries(method, &req, started).await;
+        metrics::upstream_call(
+            &self.name,
+            if result.is_ok() { "ok" } else { "error" },
+            started.elapsed(),
+        );
+        result
+    }
+
+    async fn call_with_retries(
+        &self,
+        method: reqwest::Method,
+        req: &Prepared,
+        started: Instant,
+    ) -> Result<Fetched, ApiError> {
         let retries = if method == reqwest::Method::GET {
             self.retries
         } else {
             0
         };
-        let started = Instant::now();
         let mut attempt = 0;
         loop {
-            let outcome = self.send_once(method.clone(), &req).await;
+            let outcome = self.send_once(method.clone(), req).await;
             let retryable = match &outcome {
                 Err(Failure::Connect(_)) => true,
                 Ok(resp) => matches!(
@@ -159,6 +175,7 @@ impl Provider {
                     let wait = not_until.wait_time_from(DefaultClock::default().now());
                     if Instant::now() + wait > deadline {
                         let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+                        metrics::rate_limited("provider");
                         return Err(ApiError::unavailable(
                             format!(
                                 "provider {} rate limit reached; try again in {secs} s",
