@@ -15,6 +15,16 @@ use widgetgate::config::Env;
 
 const FMP_TEST_KEY: &str = "fmp-test-key";
 
+/// The gateway keys of a widget, written out independently of the code under test.
+const GATEWAY_KEYS: [&str; 6] = [
+    "static",
+    "file",
+    "template",
+    "template_file",
+    "upstream",
+    "cache",
+];
+
 /// A stand-in for the APIs the shipped configs call (DeFi Llama, Financial Modeling Prep),
 /// answering with recorded sample data, so no test reaches the internet.
 async fn stand_in_apis() -> Upstream {
@@ -112,14 +122,7 @@ async fn widgets_json_mirrors_the_yaml_without_gateway_keys() {
         assert_eq!(ids, served, "{}: widget ids and order", config.display());
         for (key, node) in declared.entries() {
             let served = &widgets[&key.name];
-            for gateway_key in [
-                "static",
-                "file",
-                "template",
-                "template_file",
-                "upstream",
-                "cache",
-            ] {
+            for gateway_key in GATEWAY_KEYS {
                 assert!(
                     served.get(gateway_key).is_none(),
                     "{}: {gateway_key} leaked into widgets.json",
@@ -127,16 +130,7 @@ async fn widgets_json_mirrors_the_yaml_without_gateway_keys() {
                 );
             }
             for (field, value) in node.entries() {
-                if [
-                    "static",
-                    "file",
-                    "template",
-                    "template_file",
-                    "upstream",
-                    "cache",
-                ]
-                .contains(&field.name.as_str())
-                {
+                if GATEWAY_KEYS.contains(&field.name.as_str()) {
                     continue;
                 }
                 assert_eq!(
