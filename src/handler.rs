@@ -1,4 +1,5 @@
-//! Request dispatch: CORS, then the gateway's own paths, then widget and route endpoints.
+//! Request dispatch: CORS, then admission (client key, limits), then the gateway's own paths,
+//! then widget and route endpoints.
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
@@ -7,18 +8,20 @@ use http_body_util::Full;
 
 use crate::cors::Cors;
 use crate::error::ApiError;
+use crate::gate::{self, Caller, Peer};
 use crate::snapshot::Snapshot;
 use crate::source::Reply;
 
-/// Answers one request from `snap`.
-pub fn handle<B>(req: &Request<B>, snap: &Snapshot) -> Response<Full<Bytes>> {
+/// Answers one request from `snap` for a client at `peer`.
+pub fn handle<B>(req: &Request<B>, snap: &Snapshot, peer: &Peer<'_>) -> Response<Full<Bytes>> {
     let headers = req.headers();
     if Cors::is_preflight(req.method(), headers) {
         return snap.cors.preflight(headers);
     }
-    let mut resp = match route(req, snap) {
-        Ok(reply) => ok(reply),
-        Err(e) => {
+    let mut resp = match gate::admit(req, snap, peer).map(|caller| route(req, snap, &caller)) {
+        Err(rejection) => rejection.into_response(),
+        Ok(Ok(reply)) => ok(reply),
+        Ok(Err(e)) => {
             if e.status.is_server_error() {
                 tracing::warn!(path = req.uri().path(), status = e.status.as_u16(), detail = %e.detail, "request failed");
             }
@@ -32,7 +35,7 @@ pub fn handle<B>(req: &Request<B>, snap: &Snapshot) -> Response<Full<Bytes>> {
     resp
 }
 
-fn route<B>(req: &Request<B>, snap: &Snapshot) -> Result<Reply, ApiError> {
+fn route<B>(req: &Request<B>, snap: &Snapshot, caller: &Caller<'_>) -> Result<Reply, ApiError> {
     let path = req.uri().path();
     let method = req.method();
     if method == Method::OPTIONS {
@@ -45,9 +48,13 @@ fn route<B>(req: &Request<B>, snap: &Snapshot) -> Result<Reply, ApiError> {
         body: body.clone(),
         content_type: "application/json",
     };
+    let view = match caller {
+        Caller::Client(client) => client.view.as_ref(),
+        Caller::Anyone => None,
+    };
     let reply = match path {
-        "/widgets.json" => json(&snap.widgets_json),
-        "/apps.json" => json(&snap.apps_json),
+        "/widgets.json" => json(view.map_or(&snap.widgets_json, |v| &v.widgets_json)),
+        "/apps.json" => json(view.map_or(&snap.apps_json, |v| &v.apps_json)),
         "/" => json(&snap.info_json),
         "/healthz" => Reply {
             body: Bytes::from_static(b"{\"status\":\"ok\"}"),
@@ -60,6 +67,14 @@ fn route<B>(req: &Request<B>, snap: &Snapshot) -> Result<Reply, ApiError> {
                 .ok_or_else(|| ApiError::not_found(path))?;
             if method != Method::GET && method != Method::HEAD {
                 return Err(ApiError::method_not_allowed(method, path));
+            }
+            if let (Some(auth), Caller::Client(client)) = (&snap.auth, caller)
+                && let Some(widget) = auth.forbidden_widget(client, path)
+            {
+                tracing::info!(client = %client.name, widget, "refused: widget not in the key's allow-list");
+                return Err(ApiError::forbidden(format!(
+                    "this API key may not use widget `{widget}`"
+                )));
             }
             return endpoint.respond(&snap.templates, req.uri().query());
         }

@@ -8,16 +8,20 @@
 #![warn(missing_docs)]
 
 pub mod args;
+pub mod auth;
 pub mod config;
 pub mod cors;
 pub mod diag;
 pub mod error;
+pub mod gate;
 pub mod handler;
+pub mod limit;
 pub mod openbb;
 pub mod server;
 pub mod snapshot;
 pub mod source;
 pub mod template;
+pub mod tls;
 pub mod yaml;
 
 use std::future::Future;

@@ -3,10 +3,15 @@
 //! Parsing keeps going after a problem so that one run reports all of them; the caller decides
 //! from [`Diagnostics::has_errors`] whether the result may be served.
 
+pub mod auth;
+pub mod env;
 pub mod keys;
+pub mod limits;
 pub mod params;
+pub mod rate;
 pub mod server;
 pub mod source;
+pub mod tls;
 pub mod widget;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +19,7 @@ use std::path::{Path, PathBuf};
 use crate::diag::Diagnostics;
 use crate::yaml::{self, Mark, Node};
 
+pub use auth::AuthConfig;
 pub use server::ServerConfig;
 pub use source::SourceDef;
 pub use widget::{RouteDef, WidgetDef};
@@ -41,6 +47,8 @@ pub struct Config {
     pub text: String,
     /// `server:`.
     pub server: ServerConfig,
+    /// `auth:`; `None` serves without client keys.
+    pub auth: Option<AuthConfig>,
     /// `widgets:`, in order.
     pub widgets: Vec<WidgetDef>,
     /// `routes:`, in order.
@@ -92,6 +100,7 @@ pub fn parse_text(path: &Path, text: String, diags: &mut Diagnostics) -> Option<
         path: path.to_path_buf(),
         text: String::new(),
         server: ServerConfig::default(),
+        auth: None,
         widgets: Vec::new(),
         routes: Vec::new(),
         apps: AppsDef::Generated,
@@ -99,6 +108,7 @@ pub fn parse_text(path: &Path, text: String, diags: &mut Diagnostics) -> Option<
     for (key, value) in root.entries() {
         match key.name.as_str() {
             "server" => config.server = server::parse(value, path, diags),
+            "auth" => config.auth = auth::parse(value, path, &env::process_env, diags),
             "widgets" => config.widgets = parse_widgets(value, path, &text, diags),
             "routes" => {
                 for (k, v) in value.entries() {
