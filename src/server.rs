@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use http::HeaderMap;
@@ -16,6 +17,7 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
 use crate::error::ApiError;
 use crate::gate::Peer;
@@ -87,7 +89,7 @@ pub async fn serve(listener: TcpListener, store: Store, shutdown: impl Future<Ou
                     builder: builder.clone(),
                     watcher: graceful.watcher(),
                     peer: peer.ip(),
-                    handshake_timeout: limits.header_timeout,
+                    first_request_by: Instant::now() + limits.header_timeout,
                 };
                 tokio::spawn(async move {
                     conn.run(stream).await;
@@ -112,7 +114,11 @@ struct Conn {
     builder: Arc<Builder>,
     watcher: Watcher,
     peer: IpAddr,
-    handshake_timeout: Duration,
+    /// When the first request's headers must have arrived (TLS handshake included). hyper's
+    /// header timeout covers every later request and idle keep-alive time, but not the
+    /// protocol detection before the first request, where a silent client would hold its
+    /// connection slot for ever.
+    first_request_by: Instant,
 }
 
 impl Conn {
@@ -123,7 +129,7 @@ impl Conn {
             self.serve(stream).await;
             return;
         };
-        match tokio::time::timeout(self.handshake_timeout, acceptor.accept(stream)).await {
+        match tokio::time::timeout_at(self.first_request_by, acceptor.accept(stream)).await {
             Ok(Ok(tls)) => self.serve(tls).await,
             Ok(Err(e)) => tracing::debug!(peer = %self.peer, error = %e, "TLS handshake failed"),
             Err(_) => tracing::debug!(peer = %self.peer, "TLS handshake timed out"),
@@ -135,7 +141,10 @@ impl Conn {
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let (store, limiters, peer) = (self.store, self.limiters, self.peer);
+        let started = Arc::new(AtomicBool::new(false));
+        let first = started.clone();
         let svc = service_fn(move |req| {
+            first.store(true, Ordering::Relaxed);
             let snap = store.load_full();
             let limiters = limiters.clone();
             async move {
@@ -167,6 +176,16 @@ impl Conn {
         let conn = self
             .builder
             .serve_connection_with_upgrades(TokioIo::new(io), svc);
-        let _ = self.watcher.watch(conn.into_owned()).await;
+        let conn = self.watcher.watch(conn.into_owned());
+        tokio::pin!(conn);
+        tokio::select! {
+            _ = &mut conn => return,
+            () = tokio::time::sleep_until(self.first_request_by) => {}
+        }
+        if !started.load(Ordering::Relaxed) {
+            tracing::debug!(peer = %self.peer, "no request before the header timeout; closing");
+            return;
+        }
+        let _ = conn.await;
     }
 }
