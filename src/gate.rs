@@ -2,7 +2,8 @@
 //! freely; every other request is checked for body size, client key and rate, in that order.
 //!
 //! Requests without a valid key are charged to their client address (all requests when `auth`
-//! is off), which also bounds how fast anyone can guess keys.
+//! is off), which also bounds how fast anyone can guess keys. Refusals of unknown clients are
+//! logged at debug level only, so a flood of them cannot flood the log as well.
 
 use std::net::IpAddr;
 
@@ -54,7 +55,7 @@ pub fn admit<'s, B>(
     }
     let by_address = || match limits.per_ip {
         Some(rate) => peer.limiters.check_address(peer.ip, rate).map_err(|e| {
-            tracing::warn!(peer = %peer.ip, path, "rate limit exceeded for a client address");
+            tracing::debug!(peer = %peer.ip, path, "rate limit exceeded for a client address");
             too_many(
                 e,
                 format!("too many requests from your address: at most {rate}"),
@@ -71,7 +72,7 @@ pub fn admit<'s, B>(
             peer.limiters
                 .check_client(&client.name, client.rate)
                 .map_err(|e| {
-                    tracing::warn!(client = %client.name, path, "rate limit exceeded");
+                    tracing::info!(client = %client.name, path, "rate limit exceeded");
                     too_many(
                         e,
                         format!(
@@ -85,7 +86,7 @@ pub fn admit<'s, B>(
         }
         Err(refusal) => {
             by_address()?;
-            tracing::info!(peer = %peer.ip, path, reason = ?refusal, "refused: no valid API key");
+            tracing::debug!(peer = %peer.ip, path, reason = ?refusal, "refused: no valid API key");
             Err(auth.refuse(refusal).into())
         }
     }
