@@ -160,7 +160,7 @@ async fn idle_connections_are_closed_after_the_header_timeout() {
     }
     let waited = started.elapsed();
     assert!(
-        waited < Duration::from_secs(3),
+        waited < Duration::from_secs(4),
         "closed only after {waited:?}"
     );
 }
@@ -192,4 +192,23 @@ async fn past_the_connection_cap_new_connections_are_closed_and_slots_come_back(
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(hello(&gw).await, 200, "a freed slot serves the next client");
+}
+
+#[test]
+fn the_readme_limits_are_the_defaults() {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).expect("README");
+    let section = &readme[readme.find("## Limits and HTTPS").expect("heading")..];
+    let start = section.find("```yaml\n").expect("yaml block") + "```yaml\n".len();
+    let block = &section[start..];
+    let node = widgetgate::yaml::parse(&block[..block.find("```").expect("end")]).expect("YAML");
+    let mut diags = widgetgate::diag::Diagnostics::default();
+    let limits = widgetgate::config::limits::parse(
+        node.get("server")
+            .and_then(|s| s.get("limits"))
+            .expect("server.limits"),
+        std::path::Path::new("README.md"),
+        &mut diags,
+    );
+    assert!(diags.is_empty(), "{diags}");
+    assert_eq!(limits, widgetgate::config::limits::Limits::default());
 }
