@@ -10,7 +10,8 @@ use std::fmt;
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
-/// The SHA-256 digest of a client key. `Debug` never shows it.
+/// The SHA-256 digest of a client key. `Debug` never shows it. `==` is for load-time checks
+/// (duplicate keys); requests are matched with [`find`], in constant time.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct KeyDigest([u8; 32]);
 
