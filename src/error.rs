@@ -32,6 +32,37 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, detail)
     }
 
+    /// 401: the request carries no client key.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, detail)
+    }
+
+    /// 403: the key is wrong, or may not use what was asked for.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, detail)
+    }
+
+    /// 413: the request body is larger than `server.limits.max_body`.
+    pub fn payload_too_large(limit: u64) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than this backend accepts ({limit} bytes)"),
+        )
+    }
+
+    /// 429: the client is over its rate; `Retry-After` goes on the response.
+    pub fn too_many_requests(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, detail)
+    }
+
+    /// 504: the answer took longer than `server.limits.request_timeout`.
+    pub fn request_timeout(limit: std::time::Duration) -> Self {
+        Self::gateway_timeout(format!(
+            "the answer took longer than {} s; try again, or ask the backend's operator",
+            limit.as_secs_f64()
+        ))
+    }
+
     /// 404: nothing is served at this path.
     pub fn not_found(path: &str) -> Self {
         Self::new(

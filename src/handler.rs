@@ -1,4 +1,5 @@
-//! Request dispatch: CORS, then the gateway's own paths, then widget and route endpoints.
+//! Request dispatch: CORS, then admission (client key, limits), then the gateway's own paths,
+//! then widget and route endpoints.
 
 use std::time::Instant;
 
@@ -10,14 +11,15 @@ use http_body_util::Full;
 use crate::cache::CacheStatus;
 use crate::cors::Cors;
 use crate::error::ApiError;
+use crate::gate::{self, Caller, Peer};
 use crate::metrics;
 use crate::request_id;
 use crate::snapshot::{RESERVED_PATHS, Snapshot};
 use crate::source::Reply;
 
 /// Answers one request from `snap` (the snapshot current when the request arrived; a reload
-/// meanwhile does not change it).
-pub async fn handle<B>(req: Request<B>, snap: &Snapshot) -> Response<Full<Bytes>> {
+/// meanwhile does not change it) for a client at `peer`.
+pub async fn handle<B>(req: Request<B>, snap: &Snapshot, peer: &Peer<'_>) -> Response<Full<Bytes>> {
     let started = Instant::now();
     let headers = req.headers();
     let id = request_id::of(headers);
@@ -28,14 +30,17 @@ pub async fn handle<B>(req: Request<B>, snap: &Snapshot) -> Response<Full<Bytes>
     }
     let path = req.uri().path();
     let route_label = route_label(path, snap);
-    let mut resp = match route(&req, snap).await {
-        Ok((reply, cache)) => ok(reply, cache),
-        Err(e) => {
-            if e.status.is_server_error() {
-                tracing::warn!(request_id = %id, route = route_label, status = e.status.as_u16(), detail = %e.detail, "request failed");
+    let mut resp = match gate::admit(&req, snap, peer) {
+        Err(rejection) => rejection.into_response(),
+        Ok(caller) => match route(&req, snap, &caller).await {
+            Ok((reply, cache)) => ok(reply, cache),
+            Err(e) => {
+                if e.status.is_server_error() {
+                    tracing::warn!(request_id = %id, route = route_label, status = e.status.as_u16(), detail = %e.detail, "request failed");
+                }
+                e.into_response()
             }
-            e.into_response()
-        }
+        },
     };
     let elapsed = started.elapsed();
     metrics::request(route_label, resp.status().as_u16(), elapsed);
@@ -51,6 +56,7 @@ pub async fn handle<B>(req: Request<B>, snap: &Snapshot) -> Response<Full<Bytes>
 async fn route<B>(
     req: &Request<B>,
     snap: &Snapshot,
+    caller: &Caller<'_>,
 ) -> Result<(Reply, Option<CacheStatus>), ApiError> {
     let path = req.uri().path();
     let method = req.method();
@@ -67,9 +73,13 @@ async fn route<B>(
         body: body.clone(),
         content_type: "application/json",
     };
+    let view = match caller {
+        Caller::Client(client) => client.view.as_ref(),
+        Caller::Anyone => None,
+    };
     let reply = match path {
-        "/widgets.json" => json(&snap.widgets_json),
-        "/apps.json" => json(&snap.apps_json),
+        "/widgets.json" => json(view.map_or(&snap.widgets_json, |v| &v.widgets_json)),
+        "/apps.json" => json(view.map_or(&snap.apps_json, |v| &v.apps_json)),
         "/" => json(&snap.info_json),
         "/healthz" => Reply {
             body: Bytes::from_static(b"{\"status\":\"ok\"}"),
@@ -90,6 +100,14 @@ async fn route<B>(
                 .ok_or_else(|| ApiError::not_found(path))?;
             if method != Method::GET && method != Method::HEAD {
                 return Err(ApiError::method_not_allowed(method, path));
+            }
+            if let (Some(auth), Caller::Client(client)) = (&snap.auth, caller)
+                && let Some(widget) = auth.forbidden_widget(client, path)
+            {
+                tracing::info!(client = %client.name, widget, "refused: widget not in the key's allow-list");
+                return Err(ApiError::forbidden(format!(
+                    "this API key may not use widget `{widget}`"
+                )));
             }
             return endpoint.respond(&snap.templates, req.uri().query()).await;
         }

@@ -8,12 +8,15 @@
 #![warn(missing_docs)]
 
 pub mod args;
+pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod cors;
 pub mod diag;
 pub mod error;
+pub mod gate;
 pub mod handler;
+pub mod limit;
 pub mod metrics;
 pub mod openbb;
 pub mod request_id;
@@ -23,6 +26,7 @@ pub mod shared;
 pub mod snapshot;
 pub mod source;
 pub mod template;
+pub mod tls;
 pub mod upstream;
 pub mod yaml;
 

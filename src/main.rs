@@ -42,6 +42,12 @@ enum Command {
         /// The config file (default: --config).
         path: Option<PathBuf>,
     },
+    /// Write a self-signed HTTPS certificate for localhost and print how to use it.
+    Cert {
+        /// The folder to write widgetgate-cert.pem and widgetgate-key.pem into.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
     /// Print the generated widgets.json or apps.json.
     Render {
         /// Which document.
@@ -71,6 +77,20 @@ fn main() -> ExitCode {
         None | Some(Command::Serve) => serve(&cli.config, cli.listen, cli.log_format),
         Some(Command::Check { path }) => check(&path.unwrap_or(cli.config)),
         Some(Command::Render { what, path }) => render(what, &path.unwrap_or(cli.config)),
+        Some(Command::Cert { out }) => cert(&out),
+    }
+}
+
+fn cert(dir: &std::path::Path) -> ExitCode {
+    match widgetgate::tls::write_local_cert(dir) {
+        Ok((cert, key)) => {
+            emit(&widgetgate::tls::cert_instructions(&cert, &key));
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!("error: {why}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -140,6 +160,13 @@ fn serve(path: &std::path::Path, listen: Option<SocketAddr>, log_format: LogForm
         tracing::warn!("{d}");
     }
     let addr = listen.unwrap_or(snap.server.listen);
+    if snap.auth.is_none() && !addr.ip().is_loopback() {
+        tracing::warn!(
+            "listening on {addr} without `auth:`: anyone who can reach this address can call \
+             every widget; add an `auth:` section with client keys, or listen on 127.0.0.1"
+        );
+    }
+    let scheme = if snap.tls.is_some() { "https" } else { "http" };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -161,7 +188,7 @@ fn serve(path: &std::path::Path, listen: Option<SocketAddr>, log_format: LogForm
         };
         tracing::info!(
             widgets = snap.widget_count,
-            "serving {} on http://{addr}",
+            "serving {} on {scheme}://{addr}",
             path.display()
         );
         widgetgate::run(listener, widgetgate::store(snap), shutdown).await;

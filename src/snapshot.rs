@@ -12,6 +12,7 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
+use crate::auth::Auth;
 use crate::config::{self, AppsDef, Config, Env, ServerConfig};
 use crate::cors::Cors;
 use crate::diag::Diagnostics;
@@ -20,6 +21,7 @@ use crate::openbb::{catalog, types::WidgetType};
 use crate::shared::Shared;
 use crate::source::{self, Endpoint, Target, UpstreamScope};
 use crate::template::Templates;
+use crate::tls;
 use crate::upstream::ScopedProvider;
 
 /// Paths the gateway answers itself; no widget or route may take them.
@@ -51,6 +53,10 @@ pub struct Snapshot {
     pub templates: Templates,
     /// Allowed browser origins.
     pub cors: Cors,
+    /// Client keys; `None` serves everyone.
+    pub auth: Option<Auth>,
+    /// The HTTPS acceptor of `server.tls`; `None` serves plain HTTP.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
     /// Number of widgets.
     pub widget_count: usize,
     /// SHA-256 of the config file's text, hex.
@@ -153,8 +159,28 @@ pub fn build(config: Config, shared: &Shared, diags: &mut Diagnostics) -> Option
         "version": env!("CARGO_PKG_VERSION"),
         "widgets": config.widgets.len(),
     });
+    let auth = config
+        .auth
+        .as_ref()
+        .map(|a| Auth::build(a, &config.widgets, &widgets, &apps, file, diags));
+    let tls = config
+        .server
+        .tls
+        .as_ref()
+        .and_then(|files| match tls::acceptor(files) {
+            Ok(acceptor) => Some(acceptor),
+            Err(why) => {
+                diags.error(file, files.mark, why);
+                None
+            }
+        });
+    if diags.has_errors() {
+        return None;
+    }
     Some(Snapshot {
         cors: Cors::new(&config.server.cors_origins),
+        auth,
+        tls,
         server: config.server.clone(),
         widgets_json: Bytes::from(serde_json::to_vec(&widgets).ok()?),
         apps_json: Bytes::from(serde_json::to_vec(&apps).ok()?),

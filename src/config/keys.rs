@@ -3,6 +3,7 @@
 /// Keys of the top level of gateway.yaml.
 pub const TOP_LEVEL: &[&str] = &[
     "server",
+    "auth",
     "providers",
     "cache",
     "widgets",
@@ -12,7 +13,25 @@ pub const TOP_LEVEL: &[&str] = &[
 ];
 
 /// Keys of `server:`.
-pub const SERVER: &[&str] = &["listen", "cors_origins"];
+pub const SERVER: &[&str] = &["listen", "cors_origins", "limits", "tls"];
+
+/// Keys of `server.limits:`.
+pub const LIMITS: &[&str] = &[
+    "max_connections",
+    "header_timeout",
+    "request_timeout",
+    "max_body",
+    "per_ip",
+];
+
+/// Keys of `server.tls:`.
+pub const TLS: &[&str] = &["cert", "key"];
+
+/// Keys of `auth:`.
+pub const AUTH: &[&str] = &["header", "query_param", "keys", "rate_limit"];
+
+/// Keys of an entry of `auth.keys` written as a mapping.
+pub const AUTH_KEY: &[&str] = &["name", "key", "rate_limit", "widgets"];
 
 /// Gateway keys of a widget: they choose where the answer comes from and never reach
 /// widgets.json.

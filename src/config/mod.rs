@@ -3,13 +3,17 @@
 //! Parsing keeps going after a problem so that one run reports all of them; the caller decides
 //! from [`Diagnostics::has_errors`] whether the result may be served.
 
+pub mod auth;
 pub mod cache;
 pub mod env;
 pub mod keys;
+pub mod limits;
 pub mod params;
 pub mod provider;
+pub mod rate;
 pub mod server;
 pub mod source;
+pub mod tls;
 pub mod units;
 pub mod upstream;
 pub mod widget;
@@ -19,6 +23,7 @@ use std::path::{Path, PathBuf};
 use crate::diag::Diagnostics;
 use crate::yaml::{self, Mark, Node};
 
+pub use auth::AuthConfig;
 pub use cache::CacheSettings;
 pub use env::Env;
 pub use provider::ProviderDef;
@@ -56,6 +61,8 @@ pub struct Config {
     pub provider_names: Vec<String>,
     /// `cache:`.
     pub cache: CacheSettings,
+    /// `auth:`; `None` serves without client keys.
+    pub auth: Option<AuthConfig>,
     /// `widgets:`, in order.
     pub widgets: Vec<WidgetDef>,
     /// `routes:`, in order.
@@ -110,6 +117,7 @@ pub fn parse_text(path: &Path, text: String, env: &Env, diags: &mut Diagnostics)
         providers: Vec::new(),
         provider_names: Vec::new(),
         cache: CacheSettings::default(),
+        auth: None,
         widgets: Vec::new(),
         routes: Vec::new(),
         apps: AppsDef::Generated,
@@ -126,6 +134,7 @@ pub fn parse_text(path: &Path, text: String, env: &Env, diags: &mut Diagnostics)
                 config.providers = provider::parse_all(value, path, env, diags);
             }
             "cache" => config.cache = cache::parse(value, path, diags),
+            "auth" => config.auth = auth::parse(value, path, &|name| env.get(name), diags),
             "widgets" => config.widgets = parse_widgets(value, path, &text, diags),
             "routes" => {
                 for (k, v) in value.entries() {

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::config::env::{Env, Resolved};
+use crate::config::env::{self, Env};
 use crate::config::keys;
-use crate::config::units::{self, Rate};
+use crate::config::rate::{RATE_SYNTAX, Rate};
+use crate::config::units;
 use crate::diag::Diagnostics;
 use crate::yaml::{Mark, Node};
 
@@ -203,10 +204,9 @@ fn parse_one(
         }
     }
     if let Some((v, m)) = text("rate_limit") {
-        match v.as_deref().map(units::rate) {
-            Some(Ok(r)) => def.rate_limit = Some(r),
-            Some(Err(e)) => bad(m, e),
-            None => bad(m, "`rate_limit` must be a rate like 5/s".into()),
+        match v.as_deref().and_then(Rate::parse) {
+            Some(r) => def.rate_limit = Some(r),
+            None => bad(m, format!("`rate_limit` must be {RATE_SYNTAX}")),
         }
     }
     if let Some((v, m)) = text("max_body") {
@@ -268,10 +268,17 @@ fn resolve(
         return None;
     };
     let mut missing = None;
-    let mut take = |text: &str| match env.resolve(text) {
-        Resolved::Value(v) => v,
-        Resolved::Missing(name) => {
-            missing.get_or_insert(name);
+    let mut invalid = None;
+    let lookup = |name: &str| env.get(name);
+    let mut take = |text: &str| match env::resolve(text, &lookup) {
+        Ok(r) => {
+            if let Some(name) = r.empty.into_iter().next() {
+                missing.get_or_insert(name);
+            }
+            r.value
+        }
+        Err(why) => {
+            invalid.get_or_insert(why);
             String::new()
         }
     };
@@ -316,6 +323,10 @@ fn resolve(
                 format!("{at}: `{name}` is not a valid header name"),
             );
         }
+    }
+    if let Some(why) = invalid {
+        diags.error(file, node.mark, format!("{at}: {why}"));
+        return None;
     }
     if let Some(name) = missing {
         return Some(ProviderStatus::Unconfigured { missing: name });

@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use crate::config::keys;
+use crate::config::limits::{self, Limits};
+use crate::config::tls::{self, TlsFiles};
 use crate::diag::Diagnostics;
 use crate::yaml::Node;
 
@@ -29,6 +31,10 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Browser origins allowed to call the gateway.
     pub cors_origins: Vec<String>,
+    /// `limits:`: connection, time, size and per-address rate limits.
+    pub limits: Limits,
+    /// `tls:`: serve HTTPS with these files.
+    pub tls: Option<TlsFiles>,
 }
 
 impl Default for ServerConfig {
@@ -38,6 +44,8 @@ impl Default for ServerConfig {
                 .parse()
                 .expect("the default listen address is valid"),
             cors_origins: DEFAULT_CORS_ORIGINS.iter().map(|s| s.to_string()).collect(),
+            limits: Limits::default(),
+            tls: None,
         }
     }
 }
@@ -64,6 +72,8 @@ pub fn parse(node: &Node, file: &Path, diags: &mut Diagnostics) -> ServerConfig 
                 ),
             },
             "cors_origins" => server.cors_origins = parse_origins(value, file, diags),
+            "limits" => server.limits = limits::parse(value, file, diags),
+            "tls" => server.tls = tls::parse(value, file, diags),
             other => diags.error(
                 file,
                 key.mark,

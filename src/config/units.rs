@@ -1,6 +1,6 @@
-//! Durations (`60s`, `1m30s`, `250ms`), byte sizes (`10MB`, `64MiB`) and rates (`5/s`).
+//! Durations (`60s`, `1m30s`, `250ms`) and byte sizes (`10MB`, `64MiB`); rates are in
+//! [`crate::config::rate`].
 
-use std::num::NonZeroU32;
 use std::time::Duration;
 
 /// Parses a human duration like `60s` or `1m30s`.
@@ -35,29 +35,6 @@ pub fn size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{text}` is too large"))
 }
 
-/// A rate: so many requests per period, written `5/s`, `100/m` or `1000/h`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Rate {
-    /// Requests allowed per period (also the burst).
-    pub count: NonZeroU32,
-    /// The period.
-    pub per: Duration,
-}
-
-/// Parses a rate like `5/s`.
-pub fn rate(text: &str) -> Result<Rate, String> {
-    let err = || format!("`{text}` is not a rate; write e.g. 5/s, 100/m, 1000/h");
-    let (n, unit) = text.trim().split_once('/').ok_or_else(err)?;
-    let count: NonZeroU32 = n.trim().parse().map_err(|_| err())?;
-    let per = match unit.trim() {
-        "s" | "sec" | "second" => Duration::from_secs(1),
-        "m" | "min" | "minute" => Duration::from_secs(60),
-        "h" | "hour" => Duration::from_secs(3600),
-        _ => return Err(err()),
-    };
-    Ok(Rate { count, per })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,7 +46,5 @@ mod tests {
         assert_eq!(size("10MB"), Ok(10_000_000));
         assert_eq!(size("64MiB"), Ok(64 << 20));
         assert!(size("10 parsecs").is_err());
-        assert_eq!(rate("5/s").map(|r| r.count.get()), Ok(5));
-        assert!(rate("5/fortnight").is_err());
     }
 }

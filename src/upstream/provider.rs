@@ -1,13 +1,12 @@
 //! A provider at run time: its HTTP client, rate limit, concurrency cap and the call itself,
 //! with key injection, retries, a body limit, and errors that never carry a secret.
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use governor::DefaultDirectRateLimiter;
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultDirectRateLimiter, Quota};
 use http::StatusCode;
 use tokio::sync::Semaphore;
 
@@ -62,12 +61,6 @@ pub struct Kept {
     pub limiter: Option<Arc<DefaultDirectRateLimiter>>,
     /// The concurrency slots, when capped.
     pub slots: Option<Arc<Semaphore>>,
-}
-
-/// Builds the limiter for `rate`.
-pub fn limiter(count: NonZeroU32, per: Duration) -> Option<Arc<DefaultDirectRateLimiter>> {
-    let quota = Quota::with_period(per / count.get())?.allow_burst(count);
-    Some(Arc::new(DefaultDirectRateLimiter::direct(quota)))
 }
 
 impl Provider {

@@ -9,8 +9,8 @@ use governor::DefaultDirectRateLimiter;
 use tokio::sync::Semaphore;
 
 use crate::config::provider::ProviderDef;
-use crate::config::units::Rate;
-use crate::upstream::provider::{self, Kept, Provider};
+use crate::config::rate::Rate;
+use crate::upstream::provider::{Kept, Provider};
 
 /// Most redirects followed within one origin.
 const MAX_REDIRECTS: usize = 5;
@@ -47,9 +47,7 @@ impl Registry {
                 match limiters.get(&(def.name.clone(), rate)) {
                     Some(l) => Some(l.clone()),
                     None => {
-                        let l = provider::limiter(rate.count, rate.per).ok_or_else(|| {
-                            format!("provider {}: rate_limit is too fine", def.name)
-                        })?;
+                        let l = Arc::new(DefaultDirectRateLimiter::direct(rate.quota()));
                         limiters.insert((def.name.clone(), rate), l.clone());
                         Some(l)
                     }

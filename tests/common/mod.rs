@@ -9,9 +9,11 @@ use tokio::sync::oneshot;
 
 /// A gateway serving one config on an ephemeral loopback port; stops when dropped.
 pub struct Gateway {
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` when the config has `server.tls`).
     pub base: String,
     stop: Option<oneshot::Sender<()>>,
+    /// The folder of a config written by [`Gateway::from_yaml`], removed when dropped.
+    dir: Option<tempfile::TempDir>,
 }
 
 impl Gateway {
@@ -28,7 +30,8 @@ impl Gateway {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
-        let base = format!("http://{}", listener.local_addr().expect("local addr"));
+        let scheme = if snap.tls.is_some() { "https" } else { "http" };
+        let base = format!("{scheme}://{}", listener.local_addr().expect("local addr"));
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(widgetgate::run(listener, widgetgate::store(snap), async {
             let _ = stopped.await;
@@ -36,7 +39,29 @@ impl Gateway {
         Gateway {
             base,
             stop: Some(stop),
+            dir: None,
         }
+    }
+
+    /// Writes `yaml` as gateway.yaml in a new temporary folder (with `files` beside it) and
+    /// serves it.
+    pub async fn from_yaml(yaml: &str, files: &[(&str, &[u8])]) -> Gateway {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, bytes) in files {
+            std::fs::write(dir.path().join(name), bytes).expect("write file");
+        }
+        let config = dir.path().join("gateway.yaml");
+        std::fs::write(&config, yaml).expect("write config");
+        let mut gw = Gateway::start(&config).await;
+        gw.dir = Some(dir);
+        gw
+    }
+
+    /// The `host:port` the gateway listens on.
+    pub fn addr(&self) -> &str {
+        self.base
+            .split_once("://")
+            .map_or(self.base.as_str(), |(_, a)| a)
     }
 
     /// The URL of `path` (which starts with `/`).
