@@ -645,3 +645,29 @@ async fn redirects_to_another_host_are_not_followed() {
         "a redirect within the provider's origin is followed"
     );
 }
+
+#[tokio::test]
+async fn the_request_timeout_answers_504_with_cors_before_a_slow_provider_does() {
+    let up = Upstream::start(|_| rows().after(Duration::from_secs(3))).await;
+    let gw = Setup {
+        top: "server: { limits: { request_timeout: 300ms } }\n",
+        provider: "    timeout: 10s\n",
+        widgets: TABLE,
+    }
+    .start(&up.base)
+    .await;
+    let started = Instant::now();
+    let resp = reqwest::Client::new()
+        .get(gw.url("/rows"))
+        .header("Origin", "https://pro.openbb.co")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 504);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(
+        resp.headers()["access-control-allow-origin"],
+        "https://pro.openbb.co"
+    );
+    assert!(detail(resp).await.contains("took longer than 0.3 s"));
+}
