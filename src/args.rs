@@ -12,6 +12,30 @@ use crate::config::params::{ParamDef, ParamKind};
 use crate::openbb::rules::parse_date_modifier;
 use crate::template::MultiValue;
 
+/// What a request brings for its params: a query string (GET) or a JSON object body (POST).
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// Decoded query pairs.
+    Query(Vec<(String, String)>),
+    /// The members of a JSON object body.
+    Body(serde_json::Map<String, serde_json::Value>),
+}
+
+impl Input {
+    /// The input of a GET with `query`.
+    pub fn from_query(query: Option<&str>) -> Input {
+        Input::Query(parse_query(query))
+    }
+
+    /// The JSON member `name` of a body, when this is one.
+    pub fn member(&self, name: &str) -> Option<&serde_json::Value> {
+        match self {
+            Input::Body(map) => map.get(name),
+            Input::Query(_) => None,
+        }
+    }
+}
+
 /// The decoded pairs of a query string.
 pub fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
     query
@@ -23,21 +47,30 @@ pub fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-/// The template variables for `params` given the request's `query` pairs.
-pub fn bind(
-    params: &[ParamDef],
-    query: &[(String, String)],
-) -> Result<BTreeMap<String, Value>, String> {
+/// The template variables for `params` given the request's `input`.
+pub fn bind(params: &[ParamDef], input: &Input) -> Result<BTreeMap<String, Value>, String> {
     let mut vars = BTreeMap::new();
     for p in params {
-        let given = query
-            .iter()
-            .rev()
-            .find(|(k, _)| *k == p.name)
-            .map(|(_, v)| v.as_str());
-        let value = match given {
-            Some(text) => from_text(p, text)?,
-            None => from_default(p)?,
+        let value = match input {
+            Input::Query(pairs) => match pairs.iter().rev().find(|(k, _)| *k == p.name) {
+                Some((_, text)) => from_text(p, text)?,
+                None => from_default(p)?,
+            },
+            Input::Body(map) => match map.get(&p.name) {
+                None | Some(serde_json::Value::Null) => from_default(p)?,
+                Some(serde_json::Value::String(text)) => from_text(p, text)?,
+                Some(serde_json::Value::Array(items)) => MultiValue(
+                    items
+                        .iter()
+                        .map(|v| match v {
+                            serde_json::Value::String(s) => scalar(p, s),
+                            other => Ok(Value::from(minijinja::value::Serde(other))),
+                        })
+                        .collect::<Result<_, _>>()?,
+                )
+                .into_value(),
+                Some(other) => Value::from(minijinja::value::Serde(other)),
+            },
         };
         vars.insert(p.name.clone(), value);
     }
@@ -173,11 +206,22 @@ mod tests {
             param("s", ParamKind::Text, true, serde_json::json!("AAPL")),
         ];
         let q = parse_query(Some("n=7&s=AAPL%2CMSFT&theme=dark"));
-        let v = Value::from(bind(&params, &q).expect("binds"));
+        let v = Value::from(bind(&params, &Input::Query(q)).expect("binds"));
         assert_eq!(v.get_attr("n").expect("n").as_i64(), Some(7));
         assert!(v.get_attr("b").expect("b").is_true());
         assert_eq!(v.get_attr("s").expect("s").to_string(), "AAPL,MSFT");
-        assert!(bind(&params, &parse_query(Some("n=abc"))).is_err());
+        assert!(bind(&params, &Input::from_query(Some("n=abc"))).is_err());
+        let body = serde_json::json!({"n": 3, "s": ["A", "B"], "b": "false"});
+        let v = Value::from(
+            bind(
+                &params,
+                &Input::Body(body.as_object().expect("object").clone()),
+            )
+            .expect("binds"),
+        );
+        assert_eq!(v.get_attr("n").expect("n").as_i64(), Some(3));
+        assert_eq!(v.get_attr("s").expect("s").to_string(), "A,B");
+        assert!(!v.get_attr("b").expect("b").is_true());
     }
 
     #[test]

@@ -73,11 +73,12 @@ impl ApiError {
         )
     }
 
-    /// 405: the path exists but not for this method.
-    pub fn method_not_allowed(method: &http::Method, path: &str) -> Self {
+    /// 405: the path exists but not for this method (`post`: whether it also takes POST).
+    pub fn method_not_allowed(method: &http::Method, path: &str, post: bool) -> Self {
+        let allowed = if post { "GET or POST" } else { "GET" };
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            format!("{method} is not allowed on {path}; use GET"),
+            format!("{method} is not allowed on {path}; use {allowed}"),
         )
     }
 

@@ -8,6 +8,8 @@ use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 
+use crate::args::Input;
+use crate::body;
 use crate::cache::CacheStatus;
 use crate::cors::Cors;
 use crate::error::ApiError;
@@ -19,8 +21,14 @@ use crate::source::Reply;
 
 /// Answers one request from `snap` (the snapshot current when the request arrived; a reload
 /// meanwhile does not change it) for a client at `peer`.
-pub async fn handle<B>(req: Request<B>, snap: &Snapshot, peer: &Peer<'_>) -> Response<Full<Bytes>> {
+pub async fn handle<B>(req: Request<B>, snap: &Snapshot, peer: &Peer<'_>) -> Response<Full<Bytes>>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
     let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let req = Request::from_parts(parts, ());
     let headers = req.headers();
     let id = request_id::of(headers);
     if Cors::is_preflight(req.method(), headers) {
@@ -32,7 +40,7 @@ pub async fn handle<B>(req: Request<B>, snap: &Snapshot, peer: &Peer<'_>) -> Res
     let route_label = route_label(path, snap);
     let mut resp = match gate::admit(&req, snap, peer) {
         Err(rejection) => rejection.into_response(),
-        Ok(caller) => match route(&req, snap, &caller).await {
+        Ok(caller) => match route(&req, body, snap, &caller).await {
             Ok((reply, cache)) => ok(reply, cache),
             Err(e) => {
                 if e.status.is_server_error() {
@@ -54,10 +62,15 @@ pub async fn handle<B>(req: Request<B>, snap: &Snapshot, peer: &Peer<'_>) -> Res
 }
 
 async fn route<B>(
-    req: &Request<B>,
+    req: &Request<()>,
+    body: B,
     snap: &Snapshot,
     caller: &Caller<'_>,
-) -> Result<(Reply, Option<CacheStatus>), ApiError> {
+) -> Result<(Reply, Option<CacheStatus>), ApiError>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
     let path = req.uri().path();
     let method = req.method();
     if method == Method::OPTIONS {
@@ -98,9 +111,6 @@ async fn route<B>(
                 .endpoints
                 .get(path)
                 .ok_or_else(|| ApiError::not_found(path))?;
-            if method != Method::GET && method != Method::HEAD {
-                return Err(ApiError::method_not_allowed(method, path));
-            }
             if let (Some(auth), Caller::Client(client)) = (&snap.auth, caller)
                 && let Some(widget) = auth.forbidden_widget(client, path)
             {
@@ -109,11 +119,18 @@ async fn route<B>(
                     "this API key may not use widget `{widget}`"
                 )));
             }
-            return endpoint.respond(&snap.templates, req.uri().query()).await;
+            let input = match *method {
+                Method::GET | Method::HEAD => Input::from_query(req.uri().query()),
+                Method::POST if endpoint.post => {
+                    Input::Body(body::json_object(body, snap.server.limits.max_body).await?)
+                }
+                _ => return Err(ApiError::method_not_allowed(method, path, endpoint.post)),
+            };
+            return endpoint.respond(&snap.templates, &input).await;
         }
     };
     if method != Method::GET && method != Method::HEAD {
-        return Err(ApiError::method_not_allowed(method, path));
+        return Err(ApiError::method_not_allowed(method, path, false));
     }
     Ok((reply, None))
 }

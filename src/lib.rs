@@ -9,6 +9,7 @@
 
 pub mod args;
 pub mod auth;
+pub mod body;
 pub mod cache;
 pub mod config;
 pub mod cors;
@@ -25,6 +26,7 @@ pub mod shaping;
 pub mod shared;
 pub mod snapshot;
 pub mod source;
+pub mod ssrm;
 pub mod template;
 pub mod tls;
 pub mod upstream;

@@ -120,6 +120,8 @@ pub fn build(config: Config, shared: &Shared, diags: &mut Diagnostics) -> Option
                 .map(str::to_string),
             params: &w.params,
             cache_ttl: w.cache,
+            selector: file_selector(&w.node),
+            post: w.kind.is_post(),
             scope: &scope,
             file,
             mark: w.mark,
@@ -136,6 +138,8 @@ pub fn build(config: Config, shared: &Shared, diags: &mut Diagnostics) -> Option
             data_key: None,
             params: &r.params,
             cache_ttl: None,
+            selector: None,
+            post: r.post,
             scope: &scope,
             file,
             mark: r.mark,
@@ -219,6 +223,22 @@ fn upstream_scope(config: &Config, shared: &Shared, diags: &mut Diagnostics) -> 
         providers,
         cache: shared.cache(config.cache),
     }
+}
+
+/// The paramName of a widget's `roles: [fileSelector]` param.
+fn file_selector(widget: &crate::yaml::Node) -> Option<String> {
+    let params = widget.get("params")?;
+    crate::config::params::flatten(params)
+        .into_iter()
+        .find(|p| {
+            p.get("roles")
+                .is_some_and(|r| r.items().iter().any(|x| x.as_str() == Some("fileSelector")))
+        })
+        .and_then(|p| {
+            p.get("paramName")
+                .and_then(|n| n.as_str())
+                .map(str::to_string)
+        })
 }
 
 /// Every path widgets and routes claim; reports reserved and duplicate paths.

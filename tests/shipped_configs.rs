@@ -16,7 +16,8 @@ use widgetgate::config::Env;
 const FMP_TEST_KEY: &str = "fmp-test-key";
 
 /// The gateway keys of a widget, written out independently of the code under test.
-const GATEWAY_KEYS: [&str; 6] = [
+const GATEWAY_KEYS: [&str; 7] = [
+    "files",
     "static",
     "file",
     "template",

@@ -41,11 +41,20 @@ pub const WIDGET_GATEWAY: &[&str] = &[
     "template",
     "template_file",
     "upstream",
+    "files",
     "cache",
 ];
 
 /// Keys of an entry of `routes:`.
-pub const ROUTE: &[&str] = &["params", "static", "file", "template", "template_file"];
+pub const ROUTE: &[&str] = &[
+    "method",
+    "params",
+    "static",
+    "file",
+    "template",
+    "template_file",
+    "upstream",
+];
 
 /// The widget fields Workspace documents or is known to read (contract §3.2). Other keys are
 /// passed through with a warning, because Workspace reports them as "Unrecognized parameters".

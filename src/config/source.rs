@@ -25,6 +25,8 @@ pub enum SourceDef {
         /// Where the template text starts in the config file (first content line).
         first_line: u64,
     },
+    /// `files:` named files a `multi_file_viewer` offers.
+    Files(Vec<FileOffer>),
     /// `upstream:` a call to a provider, shaped for the widget.
     Upstream(Box<UpstreamDef>),
     /// `template_file:` Jinja text in a file below the config folder.
@@ -36,8 +38,38 @@ pub enum SourceDef {
     },
 }
 
+/// One file of a `files:` source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileOffer {
+    /// The name Workspace selects it by.
+    pub name: String,
+    /// Where it comes from.
+    pub from: FileFrom,
+}
+
+/// Where an offered file comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileFrom {
+    /// A file below the config folder, sent base64-encoded.
+    Path(PathBuf),
+    /// A URL the browser fetches itself, with the file name to show.
+    Url {
+        /// The URL.
+        url: String,
+        /// The file name.
+        filename: String,
+    },
+}
+
 /// The keys that name a source.
-pub const SOURCE_KEYS: &[&str] = &["static", "file", "template", "template_file", "upstream"];
+pub const SOURCE_KEYS: &[&str] = &[
+    "static",
+    "file",
+    "template",
+    "template_file",
+    "upstream",
+    "files",
+];
 
 /// Reads the one source among `entries`; `owner` names the widget or route in messages.
 pub fn parse(
@@ -89,6 +121,7 @@ fn parse_one(
     let base = file.parent().unwrap_or(Path::new("."));
     match key.name.as_str() {
         "static" => Some(SourceDef::Static(value.clone())),
+        "files" => parse_files(value, owner, base, file, diags).map(SourceDef::Files),
         "upstream" => upstream::parse(value, owner, file, |m| first_content_line(text, m), diags)
             .map(|u| SourceDef::Upstream(Box::new(u))),
         "template" => match value.as_str() {
@@ -141,6 +174,83 @@ fn parse_one(
             })
         }
     }
+}
+
+/// Reads `files: {name: {file: path} | {url: URL, filename: name.pdf}}`.
+fn parse_files(
+    node: &Node,
+    owner: &str,
+    base: &Path,
+    file: &Path,
+    diags: &mut Diagnostics,
+) -> Option<Vec<FileOffer>> {
+    if !node.is_map() || node.entries().is_empty() {
+        diags.error(
+            file,
+            node.mark,
+            format!(
+                "{owner}: `files` must map each file's name to {{file: path}} or {{url, filename}}"
+            ),
+        );
+        return None;
+    }
+    let mut offers = Vec::new();
+    for (key, spec) in node.entries() {
+        let at = format!("{owner}: file `{}`", key.name);
+        let from = match (
+            spec.get("file").and_then(Node::as_str),
+            spec.get("url").and_then(Node::as_str),
+        ) {
+            (Some(rel), None) => match resolve_below(base, rel) {
+                Ok(path) if path.is_file() => FileFrom::Path(path),
+                Ok(_) => {
+                    diags.error(
+                        file,
+                        spec.mark,
+                        format!(
+                            "{at}: {rel} does not exist (paths are relative to {})",
+                            base.display()
+                        ),
+                    );
+                    continue;
+                }
+                Err(why) => {
+                    diags.error(file, spec.mark, format!("{at}: {why}"));
+                    continue;
+                }
+            },
+            (None, Some(url)) if url.starts_with("https://") || url.starts_with("http://") => {
+                let filename = spec
+                    .get("filename")
+                    .and_then(Node::as_str)
+                    .map(str::to_string)
+                    .or_else(|| {
+                        url.rsplit('/')
+                            .next()
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string)
+                    })
+                    .unwrap_or_else(|| key.name.clone());
+                FileFrom::Url {
+                    url: url.to_string(),
+                    filename,
+                }
+            }
+            _ => {
+                diags.error(
+                    file,
+                    spec.mark,
+                    format!("{at} needs either `file: path` or `url: https://…`"),
+                );
+                continue;
+            }
+        };
+        offers.push(FileOffer {
+            name: key.name.clone(),
+            from,
+        });
+    }
+    Some(offers)
 }
 
 /// Resolves `rel` against `base` and refuses anything that would leave `base`.

@@ -60,6 +60,8 @@ pub struct RouteDef {
     pub mark: Mark,
     /// Template variables with defaults.
     pub params: Vec<ParamDef>,
+    /// `method: POST`: it answers POSTed JSON bodies (a form's submit endpoint).
+    pub post: bool,
     /// Where its answer comes from.
     pub source: SourceDef,
 }
@@ -209,11 +211,27 @@ pub fn parse_route(
     let path = normalize_path(&key.name)
         .map_err(|why| diags.error(file, key.mark, format!("{owner}: {why}")))
         .ok()?;
+    let post = match node.get("method") {
+        None => false,
+        Some(m) => match m.as_str().map(str::to_ascii_uppercase).as_deref() {
+            Some("GET") => false,
+            Some("POST") => true,
+            _ => {
+                diags.error(
+                    file,
+                    m.mark,
+                    format!("{owner}: `method` must be GET or POST"),
+                );
+                false
+            }
+        },
+    };
     let source = source::parse(node.entries(), key.mark, &owner, file, text, diags)?;
     Some(RouteDef {
         path,
         mark: key.mark,
         params: params::parse(node.get("params")),
+        post,
         source,
     })
 }

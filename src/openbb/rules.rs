@@ -289,6 +289,11 @@ impl WidgetRules<'_> {
             );
         }
         if kind == Some("form") {
+            match p.get("endpoint") {
+                Some(ep) if ep.as_str().is_some_and(|e| self.served.contains(&format!("/{}", e.trim_start_matches('/')))) => {}
+                Some(ep) => self.diags.error(self.file, ep.mark, format!("{at}: the form's `endpoint` is not served by this gateway; add it under `routes:` with `method: POST`")),
+                None => self.diags.error(self.file, p.mark, format!("{at}: a `form` param needs the `endpoint` its submit is POSTed to")),
+            }
             for input in p.get("inputParams").map(Node::items).unwrap_or_default() {
                 if input.get("paramName").and_then(Node::as_str).is_none() {
                     self.diags.error(

@@ -13,8 +13,28 @@ use crate::openbb::types::WidgetType;
 pub fn normalize(kind: &WidgetType, value: Value) -> Value {
     match (kind, value) {
         (WidgetType::Metric, Value::Object(o)) => Value::Array(vec![Value::Object(o)]),
+        (WidgetType::Omni, v) => omni(v),
         (_, v) => v,
     }
+}
+
+/// An omni answer: `{content, data_format}` kept as is; anything else wrapped, parsed as a table
+/// (a list), a chart (a Plotly figure) or text, as OpenBB's own omni helpers decide.
+fn omni(value: Value) -> Value {
+    if value.get("content").is_some() && value.get("data_format").is_some() {
+        return value;
+    }
+    let parse_as = match &value {
+        Value::Array(_) => "table",
+        Value::Object(o) if o.contains_key("data") || o.contains_key("layout") => "chart",
+        _ => "text",
+    };
+    let content = match value {
+        Value::String(s) => Value::String(s),
+        other if parse_as == "text" => Value::String(other.to_string()),
+        other => other,
+    };
+    serde_json::json!({"content": content, "data_format": {"data_type": "object", "parse_as": parse_as}, "citable": false})
 }
 
 /// Checks a (normalized) JSON answer; the error says what is wrong in a sentence. With a
@@ -56,6 +76,19 @@ pub fn check(kind: &WidgetType, data_key: Option<&str>, value: &Value) -> Result
                 )),
             }
         }
+        WidgetType::TableSsrm => array_of_objects(value, "a server-side table's source", &[]),
+        WidgetType::MultiFileViewer => array_of_objects(value, "a multi-file viewer", &[]),
+        WidgetType::Omni => match value
+            .get("data_format")
+            .and_then(|d| d.get("parse_as"))
+            .and_then(Value::as_str)
+        {
+            Some("text" | "table" | "chart") if value.get("content").is_some() => Ok(()),
+            _ => Err(
+                "an omni answer needs `content` and `data_format.parse_as` text, table or chart"
+                    .into(),
+            ),
+        },
         WidgetType::Iframe | WidgetType::Other(_) => Ok(()),
     }
 }

@@ -40,6 +40,12 @@ pub enum WidgetType {
     Youtube,
     /// `iframe`: the endpoint is an absolute URL the browser loads itself.
     Iframe,
+    /// `omni`: POSTed params (with `prompt`) in, `{content, data_format}` out.
+    Omni,
+    /// `table_ssrm` / `ssrm_table`: AG Grid's server-side row model, POSTed.
+    TableSsrm,
+    /// `multi_file_viewer`: POSTed file names in, a list of files out.
+    MultiFileViewer,
     /// Any other type Workspace knows (`live_grid`, `omni`, `table_ssrm`, …), served as JSON.
     Other(String),
 }
@@ -85,6 +91,9 @@ impl WidgetType {
             "html" => WidgetType::Html,
             "youtube" => WidgetType::Youtube,
             "iframe" => WidgetType::Iframe,
+            "omni" => WidgetType::Omni,
+            "table_ssrm" | "ssrm_table" => WidgetType::TableSsrm,
+            "multi_file_viewer" => WidgetType::MultiFileViewer,
             other => WidgetType::Other(other.to_string()),
         }
     }
@@ -97,6 +106,14 @@ impl WidgetType {
             WidgetType::Youtube => Encoding::Text,
             _ => Encoding::Json,
         }
+    }
+
+    /// Whether Workspace calls this type with POST (a JSON body) rather than GET.
+    pub fn is_post(&self) -> bool {
+        matches!(
+            self,
+            WidgetType::Omni | WidgetType::TableSsrm | WidgetType::MultiFileViewer
+        )
     }
 
     /// Whether this type's answer is text rather than a JSON document.

@@ -3,6 +3,7 @@
 //! Each source is compiled at load time into an [`Answer`]: fixed bytes for static values and
 //! files, a compiled template rendered per request, or an upstream call.
 
+pub mod files;
 pub mod fixed;
 pub mod templated;
 
@@ -12,13 +13,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::args;
+use crate::args::{self, Input};
 use crate::cache::{AnswerCache, CacheStatus};
 use crate::config::SourceDef;
 use crate::config::params::ParamDef;
 use crate::diag::Diagnostics;
 use crate::error::ApiError;
 use crate::openbb::types::{Encoding, WidgetType};
+use crate::ssrm;
 use crate::template::Templates;
 use crate::upstream::{self, ProviderMap, Upstream};
 use crate::yaml::Mark;
@@ -41,6 +43,13 @@ pub enum Answer {
         /// The compiled template's name.
         name: String,
         /// The params it reads.
+        params: Vec<ParamDef>,
+    },
+    /// Files a multi-file viewer selects by name.
+    Files {
+        /// The compiled offers.
+        files: files::Files,
+        /// The params (the selector among them).
         params: Vec<ParamDef>,
     },
     /// A call to a provider.
@@ -69,6 +78,8 @@ pub struct Endpoint {
     pub kind: WidgetType,
     /// `data.dataKey`: where the records sit inside the answer.
     pub data_key: Option<String>,
+    /// Whether it answers POST (omni, server-side tables, file viewers, POST routes).
+    pub post: bool,
     /// How it answers.
     pub answer: Answer,
 }
@@ -88,6 +99,10 @@ pub struct Target<'a> {
     pub params: &'a [ParamDef],
     /// Its `cache:` lifetime.
     pub cache_ttl: Option<Duration>,
+    /// The param selecting files (`roles: [fileSelector]`), for `files:` sources.
+    pub selector: Option<String>,
+    /// Whether it answers POST.
+    pub post: bool,
     /// Providers and cache.
     pub scope: &'a UpstreamScope,
     /// The config file.
@@ -133,6 +148,11 @@ pub fn compile(
                 params: target.params.to_vec(),
             })
         }
+        SourceDef::Files(offers) => files::compile(offers, &target, target.selector.clone(), diags)
+            .map(|files| Answer::Files {
+                files,
+                params: target.params.to_vec(),
+            }),
         SourceDef::TemplateFile { path, mark } => match std::fs::read_to_string(path) {
             Ok(text) => templated::compile(text, path, 1, &target, templates, diags),
             Err(e) => {
@@ -149,22 +169,22 @@ pub fn compile(
         owner: target.owner,
         kind: target.kind,
         data_key: target.data_key,
+        post: target.post,
         answer,
     })
 }
 
 impl Endpoint {
-    /// Answers a GET with the given query string.
+    /// Answers a request whose params arrive as `input` (a query string, or a POSTed body).
     pub async fn respond(
         &self,
         templates: &Templates,
-        query: Option<&str>,
+        input: &Input,
     ) -> Result<(Reply, Option<CacheStatus>), ApiError> {
-        match &self.answer {
-            Answer::Fixed(reply) => Ok((reply.clone(), None)),
+        let (reply, cache) = match &self.answer {
+            Answer::Fixed(reply) => (reply.clone(), None),
             Answer::Template { name, params } => {
-                let vars =
-                    args::bind(params, &args::parse_query(query)).map_err(ApiError::bad_request)?;
+                let vars = args::bind(params, input).map_err(ApiError::bad_request)?;
                 let text = templates
                     .render(name, minijinja::Value::from(vars))
                     .map_err(|e| {
@@ -174,16 +194,48 @@ impl Endpoint {
                             describe(&e)
                         ))
                     })?;
-                let reply =
-                    templated::encode(&self.owner, &self.kind, self.data_key.as_deref(), text)?;
-                Ok((reply, None))
+                (
+                    templated::encode(&self.owner, &self.kind, self.data_key.as_deref(), text)?,
+                    None,
+                )
+            }
+            Answer::Files { files, params } => {
+                let vars = args::bind(params, input).map_err(ApiError::bad_request)?;
+                let selection = vars.get(&files.param).cloned().unwrap_or_default();
+                (json_reply(&files.answer(&selection)), None)
             }
             Answer::Upstream { call, params } => {
-                let vars =
-                    args::bind(params, &args::parse_query(query)).map_err(ApiError::bad_request)?;
-                call.respond(templates, vars).await
+                let vars = args::bind(params, input).map_err(ApiError::bad_request)?;
+                call.respond(templates, vars).await?
             }
+        };
+        if self.kind == WidgetType::TableSsrm {
+            return Ok((self.page(reply, input)?, cache));
         }
+        Ok((reply, cache))
+    }
+
+    /// Applies AG Grid's server-side request (the POSTed body) to the source's rows.
+    fn page(&self, reply: Reply, input: &Input) -> Result<Reply, ApiError> {
+        let rows: serde_json::Value = serde_json::from_slice(&reply.body)
+            .map_err(|e| ApiError::internal(format!("{}: rows are not JSON ({e})", self.owner)))?;
+        let rows = match rows {
+            serde_json::Value::Array(rows) => rows,
+            other => {
+                return Err(ApiError::internal(format!(
+                    "{}: rows must be a list, not {}",
+                    self.owner,
+                    crate::openbb::shape::kind_of(&other)
+                )));
+            }
+        };
+        let request = match input {
+            Input::Body(map) => map.clone(),
+            Input::Query(_) => serde_json::Map::new(),
+        };
+        let page = ssrm::apply(rows, &request)
+            .map_err(|why| ApiError::bad_request(format!("{}: {why}", self.owner)))?;
+        Ok(json_reply(&page))
     }
 }
 

@@ -87,6 +87,12 @@ pub fn encode(
     if kind.is_text() {
         return Ok(text_reply(kind, text));
     }
+    if *kind == WidgetType::Omni && serde_json::from_str::<serde_json::Value>(&text).is_err() {
+        return Ok(json_reply(&shape::normalize(
+            kind,
+            serde_json::Value::String(text),
+        )));
+    }
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         ApiError::internal(format!(
             "{owner}: the template did not render valid JSON ({e})"
