@@ -164,6 +164,7 @@ fn serve(path: &std::path::Path, listen: Option<SocketAddr>) -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        let shutdown = shutdown_signal();
         let listener = match TcpListener::bind(addr).await {
             Ok(l) => l,
             Err(e) => {
@@ -176,7 +177,7 @@ fn serve(path: &std::path::Path, listen: Option<SocketAddr>) -> ExitCode {
             "serving {} on http://{addr}",
             path.display()
         );
-        widgetgate::run(listener, widgetgate::store(snap), shutdown_signal()).await;
+        widgetgate::run(listener, widgetgate::store(snap), shutdown).await;
         tracing::info!("stopped");
         ExitCode::SUCCESS
     })
@@ -192,19 +193,25 @@ fn init_logging() {
 }
 
 /// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!("cannot listen for SIGTERM: {e}");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    // Registered now, before the port opens, so a SIGTERM right after start is never lost to
+    // the default action (which would kill the process without draining).
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        match (term, int) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {},
+                    _ = int.recv() => {},
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!("cannot listen for SIGTERM/SIGINT ({e}); stop with SIGKILL");
+                std::future::pending::<()>().await;
+            }
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        _ = term.recv() => {},
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }
