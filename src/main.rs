@@ -1,8 +1,11 @@
-//! The `widgetgate` command line: serve, check, render.
+//! The `widgetgate` command line: serve, check, render, healthcheck.
+
+mod healthcheck;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use tokio::net::TcpListener;
@@ -55,6 +58,16 @@ enum Command {
         /// The config file (default: --config).
         path: Option<PathBuf>,
     },
+    /// GET the running server's /healthz; exit 0 on 200, 1 otherwise (for container health
+    /// checks: the image has no shell and no curl).
+    Healthcheck {
+        /// The URL to GET (default: http://127.0.0.1:PORT/healthz, PORT from --listen or 7779).
+        #[arg(long, env = "WIDGETGATE_HEALTHCHECK_URL")]
+        url: Option<String>,
+        /// How long the whole check may take.
+        #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -78,6 +91,7 @@ fn main() -> ExitCode {
         Some(Command::Check { path }) => check(&path.unwrap_or(cli.config)),
         Some(Command::Render { what, path }) => render(what, &path.unwrap_or(cli.config)),
         Some(Command::Cert { out }) => cert(&out),
+        Some(Command::Healthcheck { url, timeout }) => health(url, cli.listen, timeout),
     }
 }
 
@@ -89,6 +103,21 @@ fn cert(dir: &std::path::Path) -> ExitCode {
         }
         Err(why) => {
             eprintln!("error: {why}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `healthcheck`: one line on stdout when healthy, on stderr when not.
+fn health(url: Option<String>, listen: Option<SocketAddr>, timeout: Duration) -> ExitCode {
+    let url = url.unwrap_or_else(|| healthcheck::default_url(listen));
+    match healthcheck::check(&url, timeout) {
+        Ok(status) => {
+            emit(&format!("healthy: {url} answered `{status}`\n"));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("unhealthy: {e}");
             ExitCode::FAILURE
         }
     }

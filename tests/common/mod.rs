@@ -102,11 +102,11 @@ pub fn reference_data() -> PathBuf {
     root().join("../shared/openbb-reference-data")
 }
 
-/// Every config the repository ships: gateway.yaml, examples/**/gateway.yaml and the valid
-/// test fixtures.
+/// Every config the repository ships: gateway.yaml, examples/**/gateway.yaml,
+/// deploy/**/gateway.yaml and the valid test fixtures.
 pub fn shipped_configs() -> Vec<PathBuf> {
     let mut out = vec![root().join("gateway.yaml")];
-    let mut stack = vec![root().join("examples")];
+    let mut stack = vec![root().join("examples"), root().join("deploy")];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             let p = entry.path();
