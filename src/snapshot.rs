@@ -13,7 +13,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use crate::auth::Auth;
-use crate::config::{self, AppsDef, Config, Env, ServerConfig};
+use crate::config::{self, AppsDef, Config, Env, ServerConfig, SourceDef};
 use crate::cors::Cors;
 use crate::diag::Diagnostics;
 use crate::openbb::rules::{self, WidgetRules};
@@ -127,6 +127,11 @@ pub fn build(config: Config, shared: &Shared, diags: &mut Diagnostics) -> Option
             mark: w.mark,
         };
         if let Some(ep) = source::compile(src, target, &mut templates, diags) {
+            for (name, sub) in source::udf_routes(&ep) {
+                endpoints
+                    .entry(format!("{}/{name}", w.endpoint))
+                    .or_insert(sub);
+            }
             endpoints.entry(w.endpoint.clone()).or_insert(ep);
         }
     }
@@ -249,12 +254,20 @@ fn served_paths(config: &Config, diags: &mut Diagnostics) -> HashSet<String> {
         .widgets
         .iter()
         .filter(|w| w.source.is_some())
-        .map(|w| {
-            (
-                w.endpoint.clone(),
-                format!("widget `{}`", w.id),
-                w.node.get("endpoint").map_or(w.mark, |n| n.mark),
-            )
+        .flat_map(|w| {
+            let mark = w.node.get("endpoint").map_or(w.mark, |n| n.mark);
+            let owner = format!("widget `{}`", w.id);
+            let subs: &[&str] = if matches!(w.source, Some(SourceDef::Udf(_))) {
+                crate::config::udf::SUB_ROUTES
+            } else {
+                &[]
+            };
+            std::iter::once((w.endpoint.clone(), owner.clone(), mark))
+                .chain(
+                    subs.iter()
+                        .map(move |s| (format!("{}/{s}", w.endpoint), owner.clone(), mark)),
+                )
+                .collect::<Vec<_>>()
         })
         .chain(
             config

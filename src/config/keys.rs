@@ -42,6 +42,7 @@ pub const WIDGET_GATEWAY: &[&str] = &[
     "template_file",
     "upstream",
     "files",
+    "udf",
     "cache",
 ];
 

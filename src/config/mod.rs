@@ -14,6 +14,7 @@ pub mod rate;
 pub mod server;
 pub mod source;
 pub mod tls;
+pub mod udf;
 pub mod units;
 pub mod upstream;
 pub mod widget;

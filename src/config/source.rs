@@ -2,6 +2,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use crate::config::udf::{self, UdfDef};
 use crate::config::upstream::{self, UpstreamDef};
 use crate::diag::Diagnostics;
 use crate::yaml::{Key, Mark, Node};
@@ -27,6 +28,8 @@ pub enum SourceDef {
     },
     /// `files:` named files a `multi_file_viewer` offers.
     Files(Vec<FileOffer>),
+    /// `udf:` symbols and bars an `advanced_charting` widget serves over TradingView's UDF.
+    Udf(Box<UdfDef>),
     /// `upstream:` a call to a provider, shaped for the widget.
     Upstream(Box<UpstreamDef>),
     /// `template_file:` Jinja text in a file below the config folder.
@@ -69,6 +72,7 @@ pub const SOURCE_KEYS: &[&str] = &[
     "template_file",
     "upstream",
     "files",
+    "udf",
 ];
 
 /// Reads the one source among `entries`; `owner` names the widget or route in messages.
@@ -121,6 +125,7 @@ fn parse_one(
     let base = file.parent().unwrap_or(Path::new("."));
     match key.name.as_str() {
         "static" => Some(SourceDef::Static(value.clone())),
+        "udf" => udf::parse(value, owner, base, file, diags).map(|u| SourceDef::Udf(Box::new(u))),
         "files" => parse_files(value, owner, base, file, diags).map(SourceDef::Files),
         "upstream" => upstream::parse(value, owner, file, |m| first_content_line(text, m), diags)
             .map(|u| SourceDef::Upstream(Box::new(u))),

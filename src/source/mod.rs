@@ -6,6 +6,7 @@
 pub mod files;
 pub mod fixed;
 pub mod templated;
+pub mod udf;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -51,6 +52,13 @@ pub enum Answer {
         files: files::Files,
         /// The params (the selector among them).
         params: Vec<ParamDef>,
+    },
+    /// A route of TradingView's UDF protocol.
+    Udf {
+        /// The symbols and bars.
+        udf: Arc<udf::Udf>,
+        /// Which route.
+        part: udf::Part,
     },
     /// A call to a provider.
     Upstream {
@@ -153,6 +161,10 @@ pub fn compile(
                 files,
                 params: target.params.to_vec(),
             }),
+        SourceDef::Udf(def) => udf::compile(def, &target, diags).map(|udf| Answer::Udf {
+            udf,
+            part: udf::Part::Config,
+        }),
         SourceDef::TemplateFile { path, mark } => match std::fs::read_to_string(path) {
             Ok(text) => templated::compile(text, path, 1, &target, templates, diags),
             Err(e) => {
@@ -204,6 +216,7 @@ impl Endpoint {
                 let selection = vars.get(&files.param).cloned().unwrap_or_default();
                 (json_reply(&files.answer(&selection)), None)
             }
+            Answer::Udf { udf, part } => (udf.answer(*part, input)?, None),
             Answer::Upstream { call, params } => {
                 let vars = args::bind(params, input).map_err(ApiError::bad_request)?;
                 call.respond(templates, vars).await?
@@ -268,4 +281,29 @@ pub fn describe(e: &minijinja::Error) -> String {
         Some(d) => format!("{}: {d}", e.kind()),
         None => e.kind().to_string(),
     }
+}
+
+/// The UDF sub-routes (`config`, `symbols`, …) of an `advanced_charting` endpoint, to be served
+/// below its path; empty for every other endpoint.
+pub fn udf_routes(endpoint: &Endpoint) -> Vec<(&'static str, Endpoint)> {
+    let Answer::Udf { udf, .. } = &endpoint.answer else {
+        return Vec::new();
+    };
+    crate::config::udf::SUB_ROUTES
+        .iter()
+        .filter_map(|name| {
+            let part = udf::Part::from_sub_route(name)?;
+            let ep = Endpoint {
+                owner: endpoint.owner.clone(),
+                kind: endpoint.kind.clone(),
+                data_key: None,
+                post: false,
+                answer: Answer::Udf {
+                    udf: udf.clone(),
+                    part,
+                },
+            };
+            Some((*name, ep))
+        })
+        .collect()
 }
