@@ -7,6 +7,7 @@ use http_body_util::Full;
 
 use crate::cors::Cors;
 use crate::error::ApiError;
+use crate::etag;
 use crate::snapshot::Snapshot;
 use crate::source::Reply;
 
@@ -25,6 +26,12 @@ pub fn handle<B>(req: &Request<B>, snap: &Snapshot) -> Response<Full<Bytes>> {
             e.into_response()
         }
     };
+    if resp.status() == StatusCode::OK
+        && matches!(*req.method(), Method::GET | Method::HEAD)
+        && let Some(tag) = etag::of_path(snap, req.uri().path())
+    {
+        etag::apply(headers, tag, &mut resp);
+    }
     if req.method() == Method::HEAD {
         *resp.body_mut() = Full::new(Bytes::new());
     }

@@ -12,6 +12,7 @@ pub mod config;
 pub mod cors;
 pub mod diag;
 pub mod error;
+pub mod etag;
 pub mod handler;
 pub mod openbb;
 pub mod server;

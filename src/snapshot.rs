@@ -10,11 +10,13 @@ use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
+use http::HeaderValue;
 use sha2::{Digest, Sha256};
 
 use crate::config::{self, AppsDef, Config, ServerConfig};
 use crate::cors::Cors;
 use crate::diag::Diagnostics;
+use crate::etag;
 use crate::openbb::rules::{self, WidgetRules};
 use crate::openbb::{catalog, types::WidgetType};
 use crate::source::{self, Endpoint, Target};
@@ -48,6 +50,10 @@ pub struct Snapshot {
     pub config_hash: String,
     /// When this snapshot was built.
     pub loaded_at: SystemTime,
+    /// The strong ETag of `widgets_json`.
+    pub widgets_etag: HeaderValue,
+    /// The strong ETag of `apps_json`.
+    pub apps_etag: HeaderValue,
 }
 
 /// Loads `path` into a snapshot, or returns every problem that prevents serving it.
@@ -135,11 +141,15 @@ pub fn build(config: Config, diags: &mut Diagnostics) -> Option<Snapshot> {
         "version": env!("CARGO_PKG_VERSION"),
         "widgets": config.widgets.len(),
     });
+    let widgets_json = Bytes::from(serde_json::to_vec(&widgets).ok()?);
+    let apps_json = Bytes::from(serde_json::to_vec(&apps).ok()?);
     Some(Snapshot {
         cors: Cors::new(&config.server.cors_origins),
         server: config.server.clone(),
-        widgets_json: Bytes::from(serde_json::to_vec(&widgets).ok()?),
-        apps_json: Bytes::from(serde_json::to_vec(&apps).ok()?),
+        widgets_etag: etag::strong(&widgets_json),
+        apps_etag: etag::strong(&apps_json),
+        widgets_json,
+        apps_json,
         info_json: Bytes::from(serde_json::to_vec(&info).ok()?),
         endpoints,
         templates,
