@@ -7,9 +7,9 @@ use http_body_util::Full;
 
 use crate::cors::Cors;
 use crate::error::ApiError;
-use crate::etag;
 use crate::snapshot::Snapshot;
 use crate::source::Reply;
+use crate::{etag, health};
 
 /// Answers one request from `snap`.
 pub fn handle<B>(req: &Request<B>, snap: &Snapshot) -> Response<Full<Bytes>> {
@@ -56,10 +56,7 @@ fn route<B>(req: &Request<B>, snap: &Snapshot) -> Result<Reply, ApiError> {
         "/widgets.json" => json(&snap.widgets_json),
         "/apps.json" => json(&snap.apps_json),
         "/" => json(&snap.info_json),
-        "/healthz" => Reply {
-            body: Bytes::from_static(b"{\"status\":\"ok\"}"),
-            content_type: "application/json",
-        },
+        "/healthz" => health::reply(snap),
         _ => {
             let endpoint = snap
                 .endpoints

@@ -3,7 +3,8 @@
 //! The flow: [`config`] reads gateway.yaml with locations, [`openbb::rules`] applies
 //! Workspace's own rules, [`snapshot`] compiles everything a request needs into an immutable
 //! [`snapshot::Snapshot`], and [`server`] answers requests from the current snapshot through
-//! [`handler`].
+//! [`handler`]. [`reload`] watches the files and swaps in a new snapshot when they change;
+//! [`shared`] holds the state that outlives snapshots.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -14,8 +15,12 @@ pub mod diag;
 pub mod error;
 pub mod etag;
 pub mod handler;
+pub mod health;
+pub mod inputs;
 pub mod openbb;
+pub mod reload;
 pub mod server;
+pub mod shared;
 pub mod snapshot;
 pub mod source;
 pub mod template;

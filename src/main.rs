@@ -3,10 +3,13 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use tokio::net::TcpListener;
 use widgetgate::diag::Diagnostics;
+use widgetgate::reload::{self, HotReload, watch::WatchMode};
+use widgetgate::shared::Shared;
 use widgetgate::snapshot;
 
 /// One YAML file in, a complete OpenBB Workspace custom backend out.
@@ -19,6 +22,9 @@ struct Cli {
     /// Address to listen on (overrides `server.listen`).
     #[arg(long, short, env = "WIDGETGATE_LISTEN")]
     listen: Option<SocketAddr>,
+    /// How edits are noticed for hot reload; `off` reloads on SIGHUP only.
+    #[arg(long, value_enum, default_value_t = WatchMode::Auto, env = "WIDGETGATE_WATCH")]
+    watch: WatchMode,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -50,7 +56,7 @@ enum Document {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        None | Some(Command::Serve) => serve(&cli.config, cli.listen),
+        None | Some(Command::Serve) => serve(&cli.config, cli.listen, cli.watch),
         Some(Command::Check { path }) => check(&path.unwrap_or(cli.config)),
         Some(Command::Render { what, path }) => render(what, &path.unwrap_or(cli.config)),
     }
@@ -106,9 +112,10 @@ fn fail(diags: &Diagnostics) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn serve(path: &std::path::Path, listen: Option<SocketAddr>) -> ExitCode {
+fn serve(path: &std::path::Path, listen: Option<SocketAddr>, watch: WatchMode) -> ExitCode {
     init_logging();
-    let (snap, warnings) = match snapshot::load(path) {
+    let shared = Arc::new(Shared::default());
+    let (snap, warnings) = match snapshot::load_with(path, &shared) {
         Ok(pair) => pair,
         Err(diags) => {
             for d in diags.sorted() {
@@ -140,15 +147,48 @@ fn serve(path: &std::path::Path, listen: Option<SocketAddr>) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        tracing::info!(
-            widgets = snap.widget_count,
-            "serving {} on http://{addr}",
-            path.display()
-        );
-        widgetgate::run(listener, widgetgate::store(snap), shutdown_signal()).await;
+        let addr = listener.local_addr().unwrap_or(addr);
+        let widgets = snap.widget_count;
+        let store = widgetgate::store(snap);
+        let Some(hot) = start_reload(path, &store, shared, watch, listen.is_some()) else {
+            return ExitCode::FAILURE;
+        };
+        tracing::info!(widgets, "serving {} on http://{addr}", path.display());
+        widgetgate::run(listener, store, shutdown_signal()).await;
+        drop(hot);
         tracing::info!("stopped");
         ExitCode::SUCCESS
     })
+}
+
+/// Starts watching the config and reloading on SIGHUP; `None` (logged) when the requested watch
+/// mode cannot work.
+fn start_reload(
+    path: &std::path::Path,
+    store: &widgetgate::Store,
+    shared: Arc<Shared>,
+    watch: WatchMode,
+    listen_pinned: bool,
+) -> Option<HotReload> {
+    let options = reload::Options {
+        watch,
+        listen_pinned,
+        ..reload::Options::default()
+    };
+    let hot = match HotReload::start(path, store.clone(), shared, options) {
+        Ok(hot) => hot,
+        Err(e) => {
+            tracing::error!("{e}; use --watch auto, poll or off");
+            return None;
+        }
+    };
+    match reload::on_hangup(hot.trigger()) {
+        Ok(hangups) => {
+            tokio::spawn(hangups);
+        }
+        Err(e) => tracing::warn!("cannot listen for SIGHUP, so it will not reload: {e}"),
+    }
+    Some(hot)
 }
 
 fn init_logging() {

@@ -17,8 +17,10 @@ use crate::config::{self, AppsDef, Config, ServerConfig};
 use crate::cors::Cors;
 use crate::diag::Diagnostics;
 use crate::etag;
+use crate::inputs::Inputs;
 use crate::openbb::rules::{self, WidgetRules};
 use crate::openbb::{catalog, types::WidgetType};
+use crate::shared::Shared;
 use crate::source::{self, Endpoint, Target};
 use crate::template::Templates;
 
@@ -50,27 +52,51 @@ pub struct Snapshot {
     pub config_hash: String,
     /// When this snapshot was built.
     pub loaded_at: SystemTime,
+    /// The files this version was read from and their fingerprint (what hot reload watches).
+    pub inputs: Inputs,
     /// The strong ETag of `widgets_json`.
     pub widgets_etag: HeaderValue,
     /// The strong ETag of `apps_json`.
     pub apps_etag: HeaderValue,
+    /// State that outlives this snapshot, shared with the snapshots before and after it.
+    pub shared: Arc<Shared>,
 }
 
 /// Loads `path` into a snapshot, or returns every problem that prevents serving it.
-/// Warnings come back with the snapshot.
+/// Warnings come back with the snapshot. For one-off loads (`check`, `render`): the snapshot
+/// shares state with nothing.
 pub fn load(path: &Path) -> Result<(Snapshot, Diagnostics), Diagnostics> {
-    let (config, mut diags) = config::load(path);
+    load_with(path, &Arc::default())
+}
+
+/// Loads `path` into a snapshot that uses the long-lived state in `shared`.
+pub fn load_with(
+    path: &Path,
+    shared: &Arc<Shared>,
+) -> Result<(Snapshot, Diagnostics), Diagnostics> {
+    let (config, diags) = config::load(path);
     let Some(config) = config else {
         return Err(diags);
     };
-    match build(config, &mut diags) {
+    from_parsed(config, diags, shared)
+}
+
+/// Finishes a load: builds the snapshot of a parsed `config`, given what parsing found.
+pub fn from_parsed(
+    config: Config,
+    mut diags: Diagnostics,
+    shared: &Arc<Shared>,
+) -> Result<(Snapshot, Diagnostics), Diagnostics> {
+    match build(config, shared, &mut diags) {
         Some(snapshot) if !diags.has_errors() => Ok((snapshot, diags)),
         _ => Err(diags),
     }
 }
 
 /// Builds a snapshot from a parsed config, adding problems to `diags`.
-pub fn build(config: Config, diags: &mut Diagnostics) -> Option<Snapshot> {
+pub fn build(config: Config, shared: &Arc<Shared>, diags: &mut Diagnostics) -> Option<Snapshot> {
+    // Fingerprint the files before compiling reads them (see `Inputs::read`).
+    let inputs = Inputs::read(&config);
     let file = config.path.as_path();
     let served = served_paths(&config, diags);
     for w in &config.widgets {
@@ -156,6 +182,8 @@ pub fn build(config: Config, diags: &mut Diagnostics) -> Option<Snapshot> {
         widget_count: config.widgets.len(),
         config_hash: hex(&Sha256::digest(config.text.as_bytes())),
         loaded_at: SystemTime::now(),
+        inputs,
+        shared: shared.clone(),
     })
 }
 
