@@ -31,6 +31,7 @@ pub fn reply(snap: &Snapshot) -> Reply {
             "watch": report.backend.as_str(),
             "reloads": report.reloads,
             "failures": report.failures,
+            "checks": report.checks,
             "restart_required": report.restart_required,
             "last": report.last.as_ref().map(attempt),
         },

@@ -103,10 +103,10 @@ impl Live {
             if got == want {
                 return;
             }
-            assert!(
-                started.elapsed() < PATIENCE,
-                "GET {path}: still {got}, expected {want}"
-            );
+            if started.elapsed() > PATIENCE {
+                let health = self.health().await;
+                panic!("GET {path}: still {got}, expected {want}; /healthz: {health:#}");
+            }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -402,13 +402,23 @@ async fn a_save_that_changes_nothing_does_not_reload() {
     let after = gw.health().await;
     assert_eq!(after["config"]["loaded_at"], before["config"]["loaded_at"]);
     assert_eq!(after["reload"]["reloads"], 0, "{after:#}");
-    assert_eq!(after["reload"]["last"], Value::Null, "{after:#}");
+    // Nothing was attempted, or (on a machine so loaded that a read fell between the steps of
+    // one save) the last look found the served config again.
+    let last = &after["reload"]["last"];
+    assert!(last.is_null() || last["result"] == "unchanged", "{after:#}");
 
     // The watcher was listening all along: a real change reloads exactly once.
     std::fs::write(gw.path("rows.json"), "[{\"a\": 1}]").expect("real change");
     gw.wait_for("/rows", "[{\"a\":1}]").await;
     let changed = gw.health().await;
     assert_eq!(changed["reload"]["reloads"], 1, "{changed:#}");
+    // Reading the files to reload must not look like a change: no re-reads without saves.
+    tokio::time::sleep(QUIET).await;
+    let later = gw.health().await;
+    assert_eq!(
+        later["reload"]["checks"], changed["reload"]["checks"],
+        "{later:#}"
+    );
     assert_ne!(
         changed["config"]["loaded_at"],
         before["config"]["loaded_at"]

@@ -8,6 +8,8 @@
 //! serving and is reported in the log and at `/healthz` ([`status`]). SIGHUP ([`hangup`]) asks
 //! for the same reload.
 
+pub mod awaited;
+pub mod changes;
 pub mod hangup;
 pub mod relevance;
 pub mod reloader;
@@ -16,9 +18,9 @@ pub mod watch;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::shared::Shared;
 use crate::snapshot::Store;
@@ -76,6 +78,8 @@ enum Message {
     Notice(Notice),
     Reload,
     Stop,
+    /// Not sent: the thread's own timer for a second look.
+    Recheck,
 }
 
 /// Asks the reload thread for a reload; cheap to clone.
@@ -118,7 +122,7 @@ impl HotReload {
         announce(backend, &relevance, options.timing);
         let thread = std::thread::Builder::new()
             .name("widgetgate-reload".into())
-            .spawn(move || run(reloader, watcher, relevance, &shared, &rx))?;
+            .spawn(move || run(reloader, watcher, &shared, options.timing.debounce, &rx))?;
         Ok(HotReload {
             trigger: Trigger(tx),
             thread: Some(thread),
@@ -162,45 +166,66 @@ fn announce(backend: Backend, relevance: &Relevance, timing: Timing) {
 fn run(
     mut reloader: Reloader,
     mut watcher: Option<Watcher>,
-    mut relevance: Relevance,
     shared: &Shared,
+    debounce: Duration,
     rx: &Receiver<Message>,
 ) {
+    let mut relevance = reloader.relevance();
+    // A save between the first load and the watch starting sent no event: look once the watch
+    // is up, a debounce period later like for any change.
+    let mut recheck = watcher.as_ref().map(|_| Instant::now() + debounce);
     let mut last_trouble = String::new();
-    while let Ok(message) = rx.recv() {
+    loop {
+        let message = match recheck {
+            Some(at) => match rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                Ok(message) => message,
+                Err(RecvTimeoutError::Timeout) => Message::Recheck,
+                Err(RecvTimeoutError::Disconnected) => break,
+            },
+            None => match rx.recv() {
+                Ok(message) => message,
+                Err(_) => break,
+            },
+        };
         let cause = match message {
             Message::Stop => break,
+            Message::Recheck => Cause::Watch,
             Message::Reload => {
                 tracing::info!("reload requested");
                 Cause::Signal
             }
             Message::Notice(Notice::Changed(paths)) => {
+                last_trouble.clear();
                 if !paths.iter().any(|p| relevance.matters(p)) {
                     continue;
                 }
                 Cause::Watch
             }
+            // The poll backend repeats a problem (a watched folder gone) on every scan; the
+            // first report is news, the repeats are not.
+            Message::Notice(Notice::Trouble(why)) if why == last_trouble => continue,
             Message::Notice(Notice::Trouble(why)) => {
-                if why != last_trouble {
-                    tracing::warn!("file watcher: {why}; re-reading the config in case");
-                    last_trouble = why;
-                }
+                tracing::warn!("file watcher: {why}; re-reading the config in case");
+                last_trouble = why;
                 Cause::Watch
             }
         };
+        recheck = None;
         reloader.reload(cause);
-        relevance = follow(&mut reloader, watcher.as_mut(), shared);
+        relevance = reloader.relevance();
+        if let Some(watcher) = watcher.as_mut()
+            && follow(watcher, &relevance, shared)
+        {
+            // A folder watched for the first time may have changed before its watch began (a
+            // file created with the folder, an edit right after the read): look again.
+            recheck = Some(Instant::now() + debounce);
+        }
     }
 }
 
-/// Points the watcher at the folders the latest attempt depends on. A folder watched for the
-/// first time may already hold the file a failing config waits for (created together with the
-/// folder, before the watch): then the config is read once more.
-fn follow(reloader: &mut Reloader, watcher: Option<&mut Watcher>, shared: &Shared) -> Relevance {
-    let relevance = reloader.relevance();
-    let Some(watcher) = watcher else {
-        return relevance;
-    };
+/// Points the watcher at the folders `relevance` needs; returns whether one of them is watched
+/// for the first time.
+fn follow(watcher: &mut Watcher, relevance: &Relevance, shared: &Shared) -> bool {
     let before = watcher.backend();
     let fresh = watcher.sync(relevance.dirs()).unwrap_or_else(|e| {
         tracing::warn!("{e}");
@@ -209,13 +234,5 @@ fn follow(reloader: &mut Reloader, watcher: Option<&mut Watcher>, shared: &Share
     if watcher.backend() != before {
         shared.reload.set_backend(watcher.backend());
     }
-    if !(fresh && reloader.is_failing()) {
-        return relevance;
-    }
-    reloader.reload(Cause::Watch);
-    let relevance = reloader.relevance();
-    if let Err(e) = watcher.sync(relevance.dirs()) {
-        tracing::warn!("{e}");
-    }
-    relevance
+    fresh
 }

@@ -4,9 +4,9 @@
 //! editors' helper files (vim's `4913` probe, `.swp` swap files, `~` backups) and whatever else
 //! lives there. Measured behaviour (notes/crates.md §4): an atomic save names the config file; a
 //! Kubernetes ConfigMap update only names `..data` and other `..`-prefixed entries. So an event
-//! counts when it names one of the config's files, a watched folder, or a `..` entry. After a
-//! failed reload any other non-helper file counts too, because a config that references a file
-//! that does not exist yet names no path to wait for.
+//! counts when it names one of the config's files, one of their folders (or a folder on the way
+//! to one, being created), or a `..` entry. After a failed reload any other non-helper file
+//! counts too: the fix may be a file the config does not name yet.
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
@@ -42,7 +42,7 @@ impl Relevance {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         name.starts_with("..")
             || self.files.contains(&path)
-            || self.dirs.contains(&path)
+            || self.dirs.iter().any(|dir| dir.starts_with(&path))
             || (self.loose && !is_editor_helper(name))
     }
 }

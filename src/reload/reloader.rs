@@ -9,6 +9,7 @@ use std::time::{Instant, SystemTime};
 use crate::config::{self, ServerConfig};
 use crate::diag::{Diagnostics, Severity};
 use crate::inputs::Inputs;
+use crate::reload::awaited;
 use crate::reload::relevance::Relevance;
 use crate::reload::status::{Attempt, Cause, Outcome};
 use crate::shared::Shared;
@@ -26,6 +27,8 @@ pub struct Reloader {
     attempted: Option<Inputs>,
     /// The errors of the last attempt, when it failed.
     failure: Option<Vec<String>>,
+    /// Files the failing config names, existing or not: creating one may fix it.
+    awaited: Vec<PathBuf>,
 }
 
 impl Reloader {
@@ -40,6 +43,7 @@ impl Reloader {
             bound,
             attempted: None,
             failure: None,
+            awaited: Vec::new(),
         }
     }
 
@@ -47,6 +51,7 @@ impl Reloader {
     /// served one. [`Cause::Signal`] rebuilds even an unchanged config.
     pub fn reload(&mut self, cause: Cause) -> Outcome {
         let started = Instant::now();
+        self.shared.reload.checked();
         let (config, diags) = config::load(&self.path);
         let Some(config) = config else {
             return self.fail(cause, started, &diags);
@@ -57,25 +62,31 @@ impl Reloader {
         if unchanged && cause == Cause::Watch {
             return self.unchanged(cause, started);
         }
+        let text = config.text.clone();
         match snapshot::from_parsed(config, diags, &self.shared) {
             Ok((snap, warnings)) => self.swap(cause, started, snap, &warnings),
-            Err(diags) => self.fail(cause, started, &diags),
+            Err(diags) => {
+                self.awaited = awaited::named_files(&self.path, &text);
+                self.fail(cause, started, &diags)
+            }
         }
     }
 
-    /// Whether the latest attempt failed (the served snapshot is older than the files).
-    pub fn is_failing(&self) -> bool {
-        self.failure.is_some()
-    }
-
-    /// The files and folders to watch now: those of the served snapshot and of the latest
-    /// attempt, loosely filtered while the config is failing.
+    /// The files and folders to watch now: those of the served snapshot, of the latest
+    /// attempt and, while the config is failing, the files it names and waits for (loosely
+    /// filtered then).
     pub fn relevance(&self) -> Relevance {
         let active = self.store.load();
         let attempted = self.attempted.iter().flat_map(Inputs::files);
+        let failing = self.failure.is_some();
+        let awaited = self
+            .awaited
+            .iter()
+            .filter(|_| failing)
+            .map(PathBuf::as_path);
         Relevance::new(
-            active.inputs.files().chain(attempted),
-            self.failure.is_some(),
+            active.inputs.files().chain(attempted).chain(awaited),
+            failing,
         )
     }
 

@@ -91,6 +91,8 @@ pub struct Report {
     pub reloads: u64,
     /// Attempts that failed since start.
     pub failures: u64,
+    /// Times the files were re-read, including saves that changed nothing.
+    pub checks: u64,
     /// The latest attempt that was not skipped.
     pub last: Option<Attempt>,
     /// Settings of the serving config that only a restart applies, described.
@@ -107,6 +109,11 @@ impl ReloadStatus {
     /// Records which backend is watching.
     pub fn set_backend(&self, backend: Backend) {
         self.lock().backend = backend;
+    }
+
+    /// Counts one re-read of the files.
+    pub fn checked(&self) {
+        self.lock().checks += 1;
     }
 
     /// Records an attempt and counts it.

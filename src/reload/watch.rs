@@ -6,13 +6,14 @@
 //! events (Docker Desktop bind mounts, NFS/SMB, some sandboxes) and for exhausted inotify limits.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use notify::{PollWatcher, RecommendedWatcher, RecursiveMode};
 use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer_opt};
 
+use crate::reload::changes::ChangesOnly;
 use crate::reload::status::Backend;
 
 /// How config changes are noticed (`--watch`, env `WIDGETGATE_WATCH`).
@@ -63,7 +64,7 @@ pub struct WatchError {
 }
 
 enum Inner {
-    Native(Debouncer<RecommendedWatcher>),
+    Native(Debouncer<ChangesOnly<RecommendedWatcher>>),
     Poll(Debouncer<PollWatcher>),
 }
 
@@ -123,30 +124,37 @@ impl Watcher {
         }
     }
 
-    /// Watches exactly `dirs` from now on; folders that do not exist are skipped (and tried
-    /// again on the next call). Native watches are renewed on every call: a folder that was
-    /// deleted and re-created, or a symlinked folder whose target was swapped, is a new inode
-    /// the old watch does not see. Polling rescans by path and keeps its watches.
+    /// Watches the folders in `wanted` from now on. A folder that does not exist (yet) is
+    /// watched through its nearest existing ancestor, which sees it being created; the next call
+    /// after that watches the folder itself. Native watches are renewed on every call: a folder
+    /// that was deleted and re-created, or a symlinked folder whose target was swapped, is a new
+    /// inode the old watch does not see. Polling rescans by path, so its watch on a folder that
+    /// disappears is kept and reports the folder's files when it comes back (a quick delete and
+    /// re-create leaves the parent's listing, and mtime second, unchanged).
     ///
     /// Returns whether a folder is watched now that was not before: changes made in it before
     /// this call went unseen. Fails only in `native` mode, when a folder that exists cannot be
     /// watched; `auto` switches to polling instead.
-    pub fn sync(&mut self, dirs: &BTreeSet<PathBuf>) -> Result<bool, WatchError> {
-        for gone in self.watched.difference(dirs).cloned().collect::<Vec<_>>() {
-            // The folder may already be gone, taking its watch with it.
-            let _ = self.watcher().unwatch(&gone);
-            self.watched.remove(&gone);
-        }
+    pub fn sync(&mut self, wanted: &BTreeSet<PathBuf>) -> Result<bool, WatchError> {
         let native = matches!(self.inner, Inner::Native(_));
+        let dirs: BTreeSet<PathBuf> = wanted
+            .iter()
+            .filter_map(|dir| dir.ancestors().find(|a| a.is_dir()))
+            .map(Path::to_path_buf)
+            .collect();
+        let gone: Vec<PathBuf> = self
+            .watched
+            .iter()
+            .filter(|w| !dirs.contains(*w) && (native || !wanted.contains(*w)))
+            .cloned()
+            .collect();
+        for dir in gone {
+            // A deleted folder has already taken its native watch with it.
+            let _ = self.watcher().unwatch(&dir);
+            self.watched.remove(&dir);
+        }
         let mut fresh = false;
-        for dir in dirs {
-            if !dir.is_dir() {
-                // Gone (its watch with it); when it comes back it is watched afresh.
-                if self.watched.remove(dir) {
-                    let _ = self.watcher().unwatch(dir);
-                }
-                continue;
-            }
+        for dir in &dirs {
             if !native && self.watched.contains(dir) {
                 continue;
             }
@@ -166,7 +174,7 @@ impl Watcher {
                             );
                             self.inner = inner;
                             self.watched.clear();
-                            return self.sync(dirs).map(|_| true);
+                            return self.sync(wanted).map(|_| true);
                         }
                         Err(poll_error) => {
                             return Err(WatchError {
@@ -204,12 +212,13 @@ fn is_not_found(e: &notify::Error) -> bool {
     }
 }
 
-/// Native events (inotify, FSEvents, …).
+/// Native events (inotify, FSEvents, …), reads filtered out.
 fn native(timing: Timing, sink: &Sink) -> notify::Result<Inner> {
     let config = notify_debouncer_mini::Config::default()
         .with_timeout(timing.debounce)
         .with_notify_config(notify::Config::default());
-    new_debouncer_opt::<_, RecommendedWatcher>(config, handler(sink.clone())).map(Inner::Native)
+    new_debouncer_opt::<_, ChangesOnly<RecommendedWatcher>>(config, handler(sink.clone()))
+        .map(Inner::Native)
 }
 
 /// Polling with content comparison: file systems without events often keep mtimes too coarse
