@@ -181,8 +181,9 @@ fn vim_save(path: &Path, text: &str) {
     std::fs::remove_file(&swap).expect("remove swap");
 }
 
-/// A Kubernetes ConfigMap volume: the files are symlinks through `..data`, which points at a
-/// timestamped folder; an update writes a new folder and swaps `..data` atomically.
+/// A Kubernetes ConfigMap volume: the files (and folders, for keys mapped to `items[].path`
+/// like `widgets/rows.json`) are symlinks through `..data`, which points at a timestamped
+/// folder; an update writes a new folder and swaps `..data` atomically.
 struct ConfigMap {
     dir: PathBuf,
     generation: u32,
@@ -195,8 +196,13 @@ impl ConfigMap {
             generation: 0,
         };
         map.publish(files);
-        for (name, _) in files {
-            symlink(format!("..data/{name}"), dir.join(name)).expect("file symlink");
+        let mut tops: Vec<&str> = files
+            .iter()
+            .map(|(name, _)| name.split('/').next().unwrap_or(name))
+            .collect();
+        tops.dedup();
+        for top in tops {
+            symlink(format!("..data/{top}"), dir.join(top)).expect("symlink");
         }
         map
     }
@@ -207,7 +213,9 @@ impl ConfigMap {
         let new = self.timestamped();
         std::fs::create_dir(&new).expect("timestamped folder");
         for (name, text) in files {
-            std::fs::write(new.join(name), text).expect("write");
+            let path = new.join(name);
+            std::fs::create_dir_all(path.parent().expect("folder")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
         }
         let tmp = self.dir.join("..data_tmp");
         symlink(new.file_name().expect("name"), &tmp).expect("..data_tmp");
@@ -261,35 +269,33 @@ async fn a_vim_save_takes_effect_and_its_helper_files_do_not_reload() {
 #[tokio::test]
 async fn a_kubernetes_configmap_update_takes_effect() {
     for watch in [WatchMode::Native, WatchMode::Poll] {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config_v = |v: &str| {
-            format!(
-                "{}  rows:\n    name: Rows\n    description: Rows\n    file: rows.json\n",
-                hello(v)
-            )
-        };
-        let mut map = ConfigMap::create(
-            dir.path(),
-            &[
-                ("gateway.yaml", &config_v("v1")),
-                ("rows.json", "[{\"v\": 1}]"),
-            ],
-        );
-        let config = dir.path().join("gateway.yaml");
-        let gw = Live::serve(dir, config, options(watch)).await;
-        assert_eq!(gw.text("/rows").await, "[{\"v\":1}]");
-        for n in 2..=3 {
-            let v = format!("v{n}");
-            map.publish(&[
-                ("gateway.yaml", &config_v(&v)),
-                ("rows.json", &format!("[{{\"v\": {n}}}]")),
-            ]);
-            gw.wait_for("/hello", &said(&v)).await;
-            assert_eq!(
-                gw.text("/rows").await,
-                format!("[{{\"v\":{n}}}]"),
-                "{watch:?}"
+        // Keys at the top and one mapped into a folder (`items[].path: widgets/rows.json`).
+        for rows in ["rows.json", "widgets/rows.json"] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let config_v = |v: &str| {
+                format!(
+                    "{}  rows:\n    name: Rows\n    description: Rows\n    file: {rows}\n",
+                    hello(v)
+                )
+            };
+            let rows_v = |n: u32| format!("[{{\"v\": {n}}}]");
+            let mut map = ConfigMap::create(
+                dir.path(),
+                &[("gateway.yaml", &config_v("v1")), (rows, &rows_v(1))],
             );
+            let config = dir.path().join("gateway.yaml");
+            let gw = Live::serve(dir, config, options(watch)).await;
+            assert_eq!(gw.text("/rows").await, "[{\"v\":1}]");
+            for n in 2..=3 {
+                let v = format!("v{n}");
+                map.publish(&[("gateway.yaml", &config_v(&v)), (rows, &rows_v(n))]);
+                gw.wait_for("/hello", &said(&v)).await;
+                let want = format!("[{{\"v\":{n}}}]");
+                assert_eq!(gw.text("/rows").await, want, "{watch:?} {rows}");
+            }
+            // Only the referenced file changes.
+            map.publish(&[("gateway.yaml", &config_v("v3")), (rows, &rows_v(4))]);
+            gw.wait_for("/rows", "[{\"v\":4}]").await;
         }
     }
 }
