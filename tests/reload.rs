@@ -387,53 +387,72 @@ async fn referenced_files_are_watched_too() {
 
 #[tokio::test]
 async fn a_save_that_changes_nothing_does_not_reload() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("rows.json"), "[]").expect("write");
-    let text = format!(
-        "{}  rows:\n    name: Rows\n    description: Rows\n    file: rows.json\n",
-        hello("v1")
-    );
-    let config = dir.path().join("gateway.yaml");
-    std::fs::write(&config, &text).expect("write");
-    let gw = Live::serve(dir, config, options(WatchMode::Native)).await;
-    let before = gw.health().await;
+    for watch in [WatchMode::Native, WatchMode::Poll] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("rows.json"), "[]").expect("write");
+        let text = format!(
+            "{}  rows:\n    name: Rows\n    description: Rows\n    file: rows.json\n",
+            hello("v1")
+        );
+        let config = dir.path().join("gateway.yaml");
+        std::fs::write(&config, &text).expect("write");
+        let gw = Live::serve(dir, config, options(watch)).await;
+        let before = gw.health().await;
 
-    atomic_save(&gw.config, &text);
-    std::fs::write(&gw.config, &text).expect("same bytes in place");
-    vim_save(&gw.config, &text);
-    std::fs::write(gw.path("rows.json"), "[]").expect("same widget file");
-    std::fs::write(gw.path("notes.txt"), "unrelated").expect("unrelated file");
-    tokio::time::sleep(QUIET).await;
+        atomic_save(&gw.config, &text);
+        std::fs::write(&gw.config, &text).expect("same bytes in place");
+        vim_save(&gw.config, &text);
+        std::fs::write(gw.path("rows.json"), "[]").expect("same widget file");
+        std::fs::write(gw.path("notes.txt"), "unrelated").expect("unrelated file");
+        tokio::time::sleep(QUIET).await;
 
-    let after = gw.health().await;
-    assert_eq!(after["config"]["loaded_at"], before["config"]["loaded_at"]);
-    assert_eq!(after["reload"]["reloads"], 0, "{after:#}");
-    // Nothing was attempted, or (on a machine so loaded that a read fell between the steps of
-    // one save) the last look found the served config again.
-    let last = &after["reload"]["last"];
-    assert!(last.is_null() || last["result"] == "unchanged", "{after:#}");
+        let after = gw.health().await;
+        assert_eq!(after["config"]["loaded_at"], before["config"]["loaded_at"]);
+        assert_eq!(after["reload"]["reloads"], 0, "{after:#}");
+        // Nothing was attempted, or (on a machine so loaded that a read fell between the steps of
+        // one save) the last look found the served config again.
+        let last = &after["reload"]["last"];
+        assert!(last.is_null() || last["result"] == "unchanged", "{after:#}");
 
-    // The watcher was listening all along: a real change reloads exactly once.
-    std::fs::write(gw.path("rows.json"), "[{\"a\": 1}]").expect("real change");
-    gw.wait_for("/rows", "[{\"a\":1}]").await;
-    let changed = gw.health().await;
-    assert_eq!(changed["reload"]["reloads"], 1, "{changed:#}");
-    // Reading the files to reload must not look like a change: no re-reads without saves.
-    tokio::time::sleep(QUIET).await;
-    let later = gw.health().await;
-    assert_eq!(
-        later["reload"]["checks"], changed["reload"]["checks"],
-        "{later:#}"
-    );
-    assert_ne!(
-        changed["config"]["loaded_at"],
-        before["config"]["loaded_at"]
-    );
-    assert_ne!(
-        changed["config"]["fingerprint"],
-        before["config"]["fingerprint"]
-    );
-    assert_eq!(changed["config"]["sha256"], before["config"]["sha256"]);
+        // The watcher was listening all along: a real change reloads exactly once.
+        std::fs::write(gw.path("rows.json"), "[{\"a\": 1}]").expect("real change");
+        gw.wait_for("/rows", "[{\"a\":1}]").await;
+        let changed = gw.health().await;
+        assert_eq!(changed["reload"]["reloads"], 1, "{changed:#}");
+        // Reading the files to reload must not look like a change: no re-reads without saves.
+        tokio::time::sleep(QUIET).await;
+        let later = gw.health().await;
+        assert_eq!(
+            later["reload"]["checks"], changed["reload"]["checks"],
+            "{later:#}"
+        );
+        assert_ne!(
+            changed["config"]["loaded_at"],
+            before["config"]["loaded_at"]
+        );
+        assert_ne!(
+            changed["config"]["fingerprint"],
+            before["config"]["fingerprint"]
+        );
+        assert_eq!(changed["config"]["sha256"], before["config"]["sha256"]);
+    }
+}
+
+#[tokio::test]
+async fn editor_helper_files_and_unrelated_files_are_not_even_read() {
+    for watch in [WatchMode::Native, WatchMode::Poll] {
+        let gw = Live::new(&hello("v1"), options(watch)).await;
+        // Past the first look after the watch starts.
+        tokio::time::sleep(QUIET).await;
+        let before = gw.health().await["reload"]["checks"].clone();
+        for name in ["4913", ".gateway.yaml.swp", "gateway.yaml~", "notes.txt"] {
+            std::fs::write(gw.path(name), "x").expect("write");
+        }
+        std::fs::remove_file(gw.path("4913")).expect("remove");
+        tokio::time::sleep(QUIET).await;
+        let after = gw.health().await;
+        assert_eq!(after["reload"]["checks"], before, "{watch:?}: {after:#}");
+    }
 }
 
 #[tokio::test]

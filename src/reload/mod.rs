@@ -1,12 +1,13 @@
 //! Hot reload: edits to gateway.yaml and the files it references go live without a restart, and
 //! a bad edit never takes the service down.
 //!
-//! A watcher ([`watch`]) reports changes in the config's folders; [`relevance`] drops editors'
-//! helper files; a dedicated thread runs the [`reloader::Reloader`], which re-reads and
-//! validates everything, builds a complete new snapshot and swaps it into the store. Requests
-//! already running keep the snapshot they started with. An invalid config keeps the old snapshot
-//! serving and is reported in the log and at `/healthz` ([`status`]). SIGHUP ([`hangup`]) asks
-//! for the same reload.
+//! A watcher ([`watch`], reads filtered out by [`changes`]) reports changes in the config's
+//! folders; [`relevance`] drops editors' helper files and, while a config fails, also waits for
+//! the files it names ([`awaited`]); a dedicated thread runs the [`reloader::Reloader`], which
+//! re-reads and validates everything, builds a complete new snapshot and swaps it into the
+//! store. Requests already running keep the snapshot they started with. An invalid config keeps
+//! the old snapshot serving and is reported in the log and at `/healthz` ([`status`]). SIGHUP
+//! ([`hangup`]) asks for the same reload.
 
 pub mod awaited;
 pub mod changes;

@@ -65,7 +65,7 @@ pub struct WatchError {
 
 enum Inner {
     Native(Debouncer<ChangesOnly<RecommendedWatcher>>),
-    Poll(Debouncer<PollWatcher>),
+    Poll(Debouncer<ChangesOnly<PollWatcher>>),
 }
 
 /// A running watch over a set of folders. Dropping it stops the watch.
@@ -221,8 +221,8 @@ fn native(timing: Timing, sink: &Sink) -> notify::Result<Inner> {
         .map(Inner::Native)
 }
 
-/// Polling with content comparison: file systems without events often keep mtimes too coarse
-/// (whole seconds) to see a quick second save.
+/// Polling with content comparison, folder metadata filtered out: file systems without events
+/// often keep mtimes too coarse (whole seconds) to see a quick second save.
 fn poll(timing: Timing, sink: &Sink) -> notify::Result<Inner> {
     let config = notify_debouncer_mini::Config::default()
         .with_timeout(timing.debounce)
@@ -231,7 +231,7 @@ fn poll(timing: Timing, sink: &Sink) -> notify::Result<Inner> {
                 .with_poll_interval(timing.poll_interval)
                 .with_compare_contents(true),
         );
-    new_debouncer_opt::<_, PollWatcher>(config, handler(sink.clone())).map(Inner::Poll)
+    new_debouncer_opt::<_, ChangesOnly<PollWatcher>>(config, handler(sink.clone())).map(Inner::Poll)
 }
 
 fn handler(sink: Sink) -> impl FnMut(DebounceEventResult) + Send + 'static {
