@@ -128,6 +128,14 @@ impl Live {
     }
 }
 
+impl Live {
+    /// Saves the config of `version` with `save`, then waits until `/hello` answers it.
+    async fn save_and_see(&self, save: fn(&Path, &str), version: &str) {
+        save(&self.config, &hello(version));
+        self.wait_for("/hello", &said(version)).await;
+    }
+}
+
 impl Drop for Live {
     fn drop(&mut self) {
         drop(self.hot.take());
@@ -162,6 +170,11 @@ fn atomic_save(path: &Path, text: &str) {
     let tmp = path.with_extension("yaml.tmp");
     std::fs::write(&tmp, text).expect("write temp file");
     std::fs::rename(&tmp, path).expect("rename over");
+}
+
+/// A write over the existing file (truncate, then write).
+fn in_place(path: &Path, text: &str) {
+    std::fs::write(path, text).expect("write in place");
 }
 
 /// vim's save with its helper files: the `4913` probe, a swap file, the file renamed to a `~`
@@ -238,29 +251,23 @@ async fn an_atomic_save_takes_effect() {
     let gw = Live::new(&hello("v1"), options(WatchMode::Auto)).await;
     assert_eq!(gw.health().await["reload"]["watch"], "native");
     assert_eq!(gw.text("/hello").await, said("v1"));
-    atomic_save(&gw.config, &hello("v2"));
-    gw.wait_for("/hello", &said("v2")).await;
+    gw.save_and_see(atomic_save, "v2").await;
     assert!(gw.text("/widgets.json").await.contains("Hello v2"));
-    atomic_save(&gw.config, &hello("v3"));
-    gw.wait_for("/hello", &said("v3")).await;
+    gw.save_and_see(atomic_save, "v3").await;
 }
 
 #[tokio::test]
 async fn an_in_place_write_takes_effect() {
     let gw = Live::new(&hello("v1"), options(WatchMode::Native)).await;
-    std::fs::write(&gw.config, hello("v2")).expect("write");
-    gw.wait_for("/hello", &said("v2")).await;
-    std::fs::write(&gw.config, hello("v3")).expect("write");
-    gw.wait_for("/hello", &said("v3")).await;
+    gw.save_and_see(in_place, "v2").await;
+    gw.save_and_see(in_place, "v3").await;
 }
 
 #[tokio::test]
 async fn a_vim_save_takes_effect_and_its_helper_files_do_not_reload() {
     let gw = Live::new(&hello("v1"), options(WatchMode::Native)).await;
-    vim_save(&gw.config, &hello("v2"));
-    gw.wait_for("/hello", &said("v2")).await;
-    vim_save(&gw.config, &hello("v3"));
-    gw.wait_for("/hello", &said("v3")).await;
+    gw.save_and_see(vim_save, "v2").await;
+    gw.save_and_see(vim_save, "v3").await;
     let health = gw.health().await;
     assert_eq!(health["reload"]["reloads"], 2, "{health:#}");
     assert_eq!(health["reload"]["failures"], 0, "{health:#}");
@@ -313,8 +320,7 @@ async fn deleting_the_config_keeps_serving_and_recreating_it_reloads() {
         "{error}"
     );
     assert_eq!(gw.text("/hello").await, said("v1"));
-    std::fs::write(&gw.config, hello("v2")).expect("re-create");
-    gw.wait_for("/hello", &said("v2")).await;
+    gw.save_and_see(in_place, "v2").await;
     assert_eq!(gw.health().await["status"], "ok");
 }
 
@@ -347,13 +353,10 @@ async fn a_deleted_and_recreated_folder_is_watched_again() {
 async fn polling_sees_saves_where_native_events_are_missing() {
     let gw = Live::new(&hello("v1"), options(WatchMode::Poll)).await;
     assert_eq!(gw.health().await["reload"]["watch"], "poll");
-    atomic_save(&gw.config, &hello("v2"));
-    gw.wait_for("/hello", &said("v2")).await;
+    gw.save_and_see(atomic_save, "v2").await;
     // Two quick saves in the same second: mtimes alone would not tell them apart.
-    std::fs::write(&gw.config, hello("v3")).expect("write");
-    gw.wait_for("/hello", &said("v3")).await;
-    std::fs::write(&gw.config, hello("v4")).expect("write");
-    gw.wait_for("/hello", &said("v4")).await;
+    gw.save_and_see(in_place, "v3").await;
+    gw.save_and_see(in_place, "v4").await;
 }
 
 #[tokio::test]
@@ -493,8 +496,7 @@ async fn a_broken_edit_keeps_the_old_answers_and_is_reported_until_fixed() {
         assert_eq!(gw.text("/hello").await, said("v1"));
         assert_eq!(gw.text("/widgets.json").await, widgets_before);
     }
-    atomic_save(&gw.config, &hello("v2"));
-    gw.wait_for("/hello", &said("v2")).await;
+    gw.save_and_see(atomic_save, "v2").await;
     let health = gw.health().await;
     assert_eq!(health["status"], "ok");
     assert_eq!(health["reload"]["last"]["result"], "ok");
