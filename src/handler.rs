@@ -20,6 +20,7 @@ use crate::metrics;
 use crate::request_id;
 use crate::snapshot::{RESERVED_PATHS, Snapshot};
 use crate::source::Reply;
+use crate::{etag, health};
 
 /// Answers one request from `snap` (the snapshot current when the request arrived; a reload
 /// meanwhile does not change it) for a client at `peer`.
@@ -55,7 +56,17 @@ where
     let mut resp = match admitted {
         Err(rejection) => rejection.into_response(),
         Ok(caller) => match route(&req, body, snap, &caller).await {
-            Ok((reply, cache)) => ok(reply, cache),
+            Ok((reply, cache)) => {
+                let tag = match *req.method() {
+                    Method::GET | Method::HEAD => etag::of_reply(snap, &path, &reply.body),
+                    _ => None,
+                };
+                let mut resp = ok(reply, cache);
+                if let Some(tag) = tag {
+                    etag::apply(req.headers(), &tag, &mut resp);
+                }
+                resp
+            }
             Err(e) => {
                 if e.status.is_server_error() {
                     tracing::warn!(request_id = %id, route = route_label, status = e.status.as_u16(), detail = %e.detail, "request failed");
@@ -108,10 +119,7 @@ where
         "/widgets.json" => json(view.map_or(&snap.widgets_json, |v| &v.widgets_json)),
         "/apps.json" => json(view.map_or(&snap.apps_json, |v| &v.apps_json)),
         "/" => json(&snap.info_json),
-        "/healthz" => Reply {
-            body: Bytes::from_static(b"{\"status\":\"ok\"}"),
-            content_type: "application/json",
-        },
+        "/healthz" => health::reply(snap),
         "/readyz" => Reply {
             body: Bytes::from_static(b"{\"ready\":true}"),
             content_type: "application/json",

@@ -3,7 +3,8 @@
 //! The flow: [`config`] reads gateway.yaml with locations, [`openbb::rules`] applies
 //! Workspace's own rules, [`snapshot`] compiles everything a request needs into an immutable
 //! [`snapshot::Snapshot`], and [`server`] answers requests from the current snapshot through
-//! [`handler`].
+//! [`handler`]. [`reload`] watches the files and swaps in a new snapshot when they change;
+//! [`shared`] holds the state that outlives snapshots.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -15,12 +16,16 @@ pub mod config;
 pub mod cors;
 pub mod diag;
 pub mod error;
+pub mod etag;
 pub mod gate;
 pub mod handler;
+pub mod health;
+pub mod inputs;
 pub mod limit;
 pub mod live;
 pub mod metrics;
 pub mod openbb;
+pub mod reload;
 pub mod request_id;
 pub mod server;
 pub mod shaping;

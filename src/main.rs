@@ -5,12 +5,13 @@ mod healthcheck;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use tokio::net::TcpListener;
-use widgetgate::config::Env;
 use widgetgate::diag::Diagnostics;
+use widgetgate::reload::{self, HotReload, watch::WatchMode};
 use widgetgate::shared::Shared;
 use widgetgate::snapshot;
 
@@ -32,6 +33,9 @@ struct Cli {
         env = "WIDGETGATE_LOG_FORMAT"
     )]
     log_format: LogFormat,
+    /// How edits are noticed for hot reload; `off` reloads on SIGHUP only.
+    #[arg(long, value_enum, default_value_t = WatchMode::Auto, env = "WIDGETGATE_WATCH")]
+    watch: WatchMode,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -87,7 +91,7 @@ enum Document {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        None | Some(Command::Serve) => serve(&cli.config, cli.listen, cli.log_format),
+        None | Some(Command::Serve) => serve(&cli.config, cli.listen, cli.watch, cli.log_format),
         Some(Command::Check { path }) => check(&path.unwrap_or(cli.config)),
         Some(Command::Render { what, path }) => render(what, &path.unwrap_or(cli.config)),
         Some(Command::Cert { out }) => cert(&out),
@@ -124,7 +128,7 @@ fn health(url: Option<String>, listen: Option<SocketAddr>, timeout: Duration) ->
 }
 
 fn check(path: &std::path::Path) -> ExitCode {
-    let (diags, ok) = match snapshot::load(path, &Shared::default(), &Env::Process) {
+    let (diags, ok) = match snapshot::load(path) {
         Ok((snap, warnings)) => {
             emit(&format!(
                 "{warnings}{}: ok, {} widgets\n",
@@ -144,7 +148,7 @@ fn check(path: &std::path::Path) -> ExitCode {
 }
 
 fn render(what: Document, path: &std::path::Path) -> ExitCode {
-    match snapshot::load(path, &Shared::default(), &Env::Process) {
+    match snapshot::load(path) {
         Ok((snap, warnings)) => {
             eprint!("{warnings}");
             let bytes = match what {
@@ -173,9 +177,15 @@ fn fail(diags: &Diagnostics) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn serve(path: &std::path::Path, listen: Option<SocketAddr>, log_format: LogFormat) -> ExitCode {
+fn serve(
+    path: &std::path::Path,
+    listen: Option<SocketAddr>,
+    watch: WatchMode,
+    log_format: LogFormat,
+) -> ExitCode {
     init_logging(log_format);
-    let (snap, warnings) = match snapshot::load(path, &Shared::default(), &Env::Process) {
+    let shared = Arc::new(Shared::default());
+    let (snap, warnings) = match snapshot::load_with(path, &shared) {
         Ok(pair) => pair,
         Err(diags) => {
             for d in diags.sorted() {
@@ -215,15 +225,48 @@ fn serve(path: &std::path::Path, listen: Option<SocketAddr>, log_format: LogForm
                 return ExitCode::FAILURE;
             }
         };
-        tracing::info!(
-            widgets = snap.widget_count,
-            "serving {} on {scheme}://{addr}",
-            path.display()
-        );
-        widgetgate::run(listener, widgetgate::store(snap), shutdown).await;
+        let addr = listener.local_addr().unwrap_or(addr);
+        let widgets = snap.widget_count;
+        let store = widgetgate::store(snap);
+        let Some(hot) = start_reload(path, &store, shared, watch, listen.is_some()) else {
+            return ExitCode::FAILURE;
+        };
+        tracing::info!(widgets, "serving {} on {scheme}://{addr}", path.display());
+        widgetgate::run(listener, store, shutdown).await;
+        drop(hot);
         tracing::info!("stopped");
         ExitCode::SUCCESS
     })
+}
+
+/// Starts watching the config and reloading on SIGHUP; `None` (logged) when the requested watch
+/// mode cannot work.
+fn start_reload(
+    path: &std::path::Path,
+    store: &widgetgate::Store,
+    shared: Arc<Shared>,
+    watch: WatchMode,
+    listen_pinned: bool,
+) -> Option<HotReload> {
+    let options = reload::Options {
+        watch,
+        listen_pinned,
+        ..reload::Options::default()
+    };
+    let hot = match HotReload::start(path, store.clone(), shared, options) {
+        Ok(hot) => hot,
+        Err(e) => {
+            tracing::error!("{e}; use --watch auto, poll or off");
+            return None;
+        }
+    };
+    match reload::on_hangup(hot.trigger()) {
+        Ok(hangups) => {
+            tokio::spawn(hangups);
+        }
+        Err(e) => tracing::warn!("cannot listen for SIGHUP, so it will not reload: {e}"),
+    }
+    Some(hot)
 }
 
 fn init_logging(format: LogFormat) {

@@ -10,12 +10,15 @@ use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
+use http::HeaderValue;
 use sha2::{Digest, Sha256};
 
 use crate::auth::Auth;
-use crate::config::{self, AppsDef, Config, Env, ServerConfig, SourceDef};
+use crate::config::{self, AppsDef, Config, ServerConfig, SourceDef};
 use crate::cors::Cors;
 use crate::diag::Diagnostics;
+use crate::etag;
+use crate::inputs::Inputs;
 use crate::live::{DEFAULT_POLL, LiveRoute};
 use crate::openbb::rules::{self, WidgetRules};
 use crate::openbb::{catalog, types::WidgetType};
@@ -66,19 +69,41 @@ pub struct Snapshot {
     pub config_hash: String,
     /// When this snapshot was built.
     pub loaded_at: SystemTime,
+    /// The files this version was read from and their fingerprint (what hot reload watches).
+    pub inputs: Inputs,
+    /// The strong ETag of `widgets_json`.
+    pub widgets_etag: HeaderValue,
+    /// The strong ETag of `apps_json`.
+    pub apps_etag: HeaderValue,
+    /// State that outlives this snapshot, shared with the snapshots before and after it.
+    pub shared: Arc<Shared>,
 }
 
 /// Loads `path` into a snapshot, or returns every problem that prevents serving it.
-/// Warnings come back with the snapshot.
-pub fn load(
+/// Warnings come back with the snapshot. For one-off loads (`check`, `render`): the snapshot
+/// shares state with nothing and reads the process environment.
+pub fn load(path: &Path) -> Result<(Snapshot, Diagnostics), Diagnostics> {
+    load_with(path, &Arc::default())
+}
+
+/// Loads `path` into a snapshot that uses the long-lived state in `shared`.
+pub fn load_with(
     path: &Path,
-    shared: &Shared,
-    env: &Env,
+    shared: &Arc<Shared>,
 ) -> Result<(Snapshot, Diagnostics), Diagnostics> {
-    let (config, mut diags) = config::load(path, env);
+    let (config, diags) = config::load(path, &shared.env);
     let Some(config) = config else {
         return Err(diags);
     };
+    from_parsed(config, diags, shared)
+}
+
+/// Finishes a load: builds the snapshot of a parsed `config`, given what parsing found.
+pub fn from_parsed(
+    config: Config,
+    mut diags: Diagnostics,
+    shared: &Arc<Shared>,
+) -> Result<(Snapshot, Diagnostics), Diagnostics> {
     match build(config, shared, &mut diags) {
         Some(snapshot) if !diags.has_errors() => Ok((snapshot, diags)),
         _ => Err(diags),
@@ -86,7 +111,9 @@ pub fn load(
 }
 
 /// Builds a snapshot from a parsed config, adding problems to `diags`.
-pub fn build(config: Config, shared: &Shared, diags: &mut Diagnostics) -> Option<Snapshot> {
+pub fn build(config: Config, shared: &Arc<Shared>, diags: &mut Diagnostics) -> Option<Snapshot> {
+    // Fingerprint the files before compiling reads them (see `Inputs::read`).
+    let inputs = Inputs::read(&config);
     let file = config.path.as_path();
     let served = served_paths(&config, diags);
     for w in &config.widgets {
@@ -189,20 +216,26 @@ pub fn build(config: Config, shared: &Shared, diags: &mut Diagnostics) -> Option
     if diags.has_errors() {
         return None;
     }
+    let widgets_json = Bytes::from(serde_json::to_vec(&widgets).ok()?);
+    let apps_json = Bytes::from(serde_json::to_vec(&apps).ok()?);
     Some(Snapshot {
         live: live_routes(&config, diags),
         cors: Cors::new(&config.server.cors_origins),
         auth,
         tls,
         server: config.server.clone(),
-        widgets_json: Bytes::from(serde_json::to_vec(&widgets).ok()?),
-        apps_json: Bytes::from(serde_json::to_vec(&apps).ok()?),
+        widgets_etag: etag::strong(&widgets_json),
+        apps_etag: etag::strong(&apps_json),
+        widgets_json,
+        apps_json,
         info_json: Bytes::from(serde_json::to_vec(&info).ok()?),
         endpoints,
         templates,
         widget_count: config.widgets.len(),
         config_hash: hex(&Sha256::digest(config.text.as_bytes())),
         loaded_at: SystemTime::now(),
+        inputs,
+        shared: shared.clone(),
     })
 }
 

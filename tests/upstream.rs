@@ -570,9 +570,10 @@ async fn an_unset_secret_answers_503_naming_it() {
     let path = dir.path().join("gateway.yaml");
     let yaml = "providers:\n  fmp:\n    base_url: https://financialmodelingprep.com/stable\n    query: { apikey: \"${FMP_API_KEY}\" }\nwidgets:\n  quote:\n    name: Q\n    description: Q\n    type: table\n    upstream: { provider: fmp, path: /quote }\n";
     std::fs::write(&path, yaml).expect("write");
-    let shared = widgetgate::shared::Shared::default();
-    let (_, warnings) =
-        widgetgate::snapshot::load(&path, &shared, &Env::Map(HashMap::new())).expect("loads");
+    let shared = std::sync::Arc::new(widgetgate::shared::Shared::with_env(Env::Map(
+        HashMap::new(),
+    )));
+    let (_, warnings) = widgetgate::snapshot::load_with(&path, &shared).expect("loads");
     assert!(
         warnings
             .to_string()

@@ -289,10 +289,7 @@ pub fn resolve_below(base: &Path, rel: &str) -> Result<PathBuf, String> {
 
 /// The line where a scalar's text starts: the next line for block scalars (`|`, `>`).
 fn first_content_line(text: &str, mark: Mark) -> u64 {
-    let line = text
-        .lines()
-        .nth(mark.line.saturating_sub(1) as usize)
-        .unwrap_or("");
+    let line = nth_line(text, mark.line);
     let rest: String = line
         .chars()
         .skip(mark.col.saturating_sub(1) as usize)
@@ -304,9 +301,64 @@ fn first_content_line(text: &str, mark: Mark) -> u64 {
     }
 }
 
+/// Line `n` (1-based) of `text`, without its line break; empty past the end. Every template
+/// looks up its line, so walking the text line by line made loading a config with many
+/// templates quadratic; counting newlines a block at a time keeps it cheap.
+fn nth_line(text: &str, n: u64) -> &str {
+    const BLOCK: usize = 4096;
+    let bytes = text.as_bytes();
+    let mut breaks_to_pass = n.saturating_sub(1) as usize;
+    let mut start = 0;
+    if breaks_to_pass > 0 {
+        let mut block_start = 0;
+        for block in bytes.chunks(BLOCK) {
+            let breaks = block.iter().filter(|&&b| b == b'\n').count();
+            if breaks < breaks_to_pass {
+                breaks_to_pass -= breaks;
+                block_start += block.len();
+                continue;
+            }
+            let Some(at) = block
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .nth(breaks_to_pass - 1)
+                .map(|(i, _)| i)
+            else {
+                return "";
+            };
+            start = block_start + at + 1;
+            break;
+        }
+        if start == 0 {
+            return "";
+        }
+    }
+    // `start` follows a `\n`, so it is a character boundary, as is the next `\n`.
+    let rest = &text[start..];
+    let line = rest.split('\n').next().unwrap_or("");
+    line.strip_suffix('\r').unwrap_or(line)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nth_line_matches_lines() {
+        let mut text = String::new();
+        for i in 0..3000 {
+            text.push_str(&"é".repeat(i % 7));
+            text.push_str(if i % 5 == 0 { "line\r\n" } else { "line\n" });
+        }
+        text.push_str("last");
+        for n in [1, 2, 3, 700, 1365, 1366, 2999, 3000, 3001, 3002, 5000] {
+            let expected = text.lines().nth(n as usize - 1).unwrap_or("");
+            assert_eq!(nth_line(&text, n), expected, "line {n}");
+        }
+        assert_eq!(nth_line("", 1), "");
+        assert_eq!(nth_line("a\n", 2), "");
+    }
 
     #[test]
     fn refuses_escapes() {

@@ -24,8 +24,8 @@ impl Gateway {
 
     /// Loads `config` with `${VAR}`s resolved from `env` and serves it.
     pub async fn start_with_env(config: &Path, env: widgetgate::config::Env) -> Gateway {
-        let shared = widgetgate::shared::Shared::default();
-        let (snap, _warnings) = widgetgate::snapshot::load(config, &shared, &env)
+        let shared = std::sync::Arc::new(widgetgate::shared::Shared::with_env(env));
+        let (snap, _warnings) = widgetgate::snapshot::load_with(config, &shared)
             .unwrap_or_else(|d| panic!("{} does not load:\n{d}", config.display()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
