@@ -1,6 +1,7 @@
 //! Request dispatch: CORS, then admission (client key, limits), then the gateway's own paths,
 //! then widget and route endpoints.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -14,6 +15,7 @@ use crate::cache::CacheStatus;
 use crate::cors::Cors;
 use crate::error::ApiError;
 use crate::gate::{self, Caller, Peer};
+use crate::live;
 use crate::metrics;
 use crate::request_id;
 use crate::snapshot::{RESERVED_PATHS, Snapshot};
@@ -21,14 +23,18 @@ use crate::source::Reply;
 
 /// Answers one request from `snap` (the snapshot current when the request arrived; a reload
 /// meanwhile does not change it) for a client at `peer`.
-pub async fn handle<B>(req: Request<B>, snap: &Snapshot, peer: &Peer<'_>) -> Response<Full<Bytes>>
+pub async fn handle<B>(
+    req: Request<B>,
+    snap: &Arc<Snapshot>,
+    peer: &Peer<'_>,
+) -> Response<Full<Bytes>>
 where
     B: http_body::Body<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    let req = Request::from_parts(parts, ());
+    let mut req = Request::from_parts(parts, ());
     let headers = req.headers();
     let id = request_id::of(headers);
     if Cors::is_preflight(req.method(), headers) {
@@ -36,9 +42,17 @@ where
         request_id::set(&mut resp, &id);
         return resp;
     }
-    let path = req.uri().path();
-    let route_label = route_label(path, snap);
-    let mut resp = match gate::admit(&req, snap, peer) {
+    let path = req.uri().path().to_string();
+    let route_label = route_label(&path, snap);
+    let admitted = gate::admit(&req, snap, peer);
+    if admitted.is_ok()
+        && let Some(live) = snap.live.get(&path)
+        && live::is_upgrade(&req)
+    {
+        let live = live.clone();
+        return live::accept(&mut req, snap.clone(), live).unwrap_or_else(ApiError::into_response);
+    }
+    let mut resp = match admitted {
         Err(rejection) => rejection.into_response(),
         Ok(caller) => match route(&req, body, snap, &caller).await {
             Ok((reply, cache)) => ok(reply, cache),

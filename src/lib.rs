@@ -18,6 +18,7 @@ pub mod error;
 pub mod gate;
 pub mod handler;
 pub mod limit;
+pub mod live;
 pub mod metrics;
 pub mod openbb;
 pub mod request_id;

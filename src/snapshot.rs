@@ -16,6 +16,7 @@ use crate::auth::Auth;
 use crate::config::{self, AppsDef, Config, Env, ServerConfig, SourceDef};
 use crate::cors::Cors;
 use crate::diag::Diagnostics;
+use crate::live::{DEFAULT_POLL, LiveRoute};
 use crate::openbb::rules::{self, WidgetRules};
 use crate::openbb::{catalog, types::WidgetType};
 use crate::shared::Shared;
@@ -57,6 +58,8 @@ pub struct Snapshot {
     pub auth: Option<Auth>,
     /// The HTTPS acceptor of `server.tls`; `None` serves plain HTTP.
     pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// `live_grid` WebSocket paths and the widgets they stream.
+    pub live: HashMap<String, LiveRoute>,
     /// Number of widgets.
     pub widget_count: usize,
     /// SHA-256 of the config file's text, hex.
@@ -187,6 +190,7 @@ pub fn build(config: Config, shared: &Shared, diags: &mut Diagnostics) -> Option
         return None;
     }
     Some(Snapshot {
+        live: live_routes(&config, diags),
         cors: Cors::new(&config.server.cors_origins),
         auth,
         tls,
@@ -228,6 +232,46 @@ fn upstream_scope(config: &Config, shared: &Shared, diags: &mut Diagnostics) -> 
         providers,
         cache: shared.cache(config.cache),
     }
+}
+
+/// The WebSocket routes of `live_grid` widgets (`wsEndpoint`, keyed rows by `data.wsRowIdColumn`).
+fn live_routes(config: &Config, diags: &mut Diagnostics) -> HashMap<String, LiveRoute> {
+    let mut out = HashMap::new();
+    for w in config
+        .widgets
+        .iter()
+        .filter(|w| w.kind == WidgetType::Other("live_grid".into()))
+    {
+        let Some(ws) = w.node.get("wsEndpoint").and_then(|n| n.as_str()) else {
+            continue;
+        };
+        let Ok(path) = crate::config::widget::normalize_path(ws) else {
+            diags.error(
+                &config.path,
+                w.mark,
+                format!("widget `{}`: `wsEndpoint` {ws} is not a plain path", w.id),
+            );
+            continue;
+        };
+        let Some(id_column) = w
+            .node
+            .get("data")
+            .and_then(|d| d.get("wsRowIdColumn"))
+            .and_then(|n| n.as_str())
+        else {
+            diags.error(&config.path, w.mark, format!("widget `{}`: a live_grid with `wsEndpoint` needs `data.wsRowIdColumn` to key its rows", w.id));
+            continue;
+        };
+        out.insert(
+            path,
+            LiveRoute {
+                endpoint: w.endpoint.clone(),
+                id_column: id_column.to_string(),
+                poll: w.poll.unwrap_or(DEFAULT_POLL),
+            },
+        );
+    }
+    out
 }
 
 /// The paramName of a widget's `roles: [fileSelector]` param.

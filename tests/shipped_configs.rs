@@ -16,7 +16,7 @@ use widgetgate::config::Env;
 const FMP_TEST_KEY: &str = "fmp-test-key";
 
 /// The gateway keys of a widget, written out independently of the code under test.
-const GATEWAY_KEYS: [&str; 7] = [
+const GATEWAY_KEYS: [&str; 9] = [
     "files",
     "static",
     "file",
@@ -24,6 +24,8 @@ const GATEWAY_KEYS: [&str; 7] = [
     "template_file",
     "upstream",
     "cache",
+    "udf",
+    "poll",
 ];
 
 /// A stand-in for the APIs the shipped configs call (DeFi Llama, Financial Modeling Prep),

@@ -44,6 +44,7 @@ pub const WIDGET_GATEWAY: &[&str] = &[
     "files",
     "udf",
     "cache",
+    "poll",
 ];
 
 /// Keys of an entry of `routes:`.

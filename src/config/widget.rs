@@ -29,6 +29,8 @@ pub struct WidgetDef {
     pub source: Option<SourceDef>,
     /// `cache:` how long an upstream answer is reused (`None`: the provider's default).
     pub cache: Option<Duration>,
+    /// `poll:` how often a `live_grid` widget's source is evaluated for its WebSocket.
+    pub poll: Option<Duration>,
 }
 
 impl WidgetDef {
@@ -116,23 +118,43 @@ pub fn parse_widget(
             return None;
         }
     };
-    let cache = node
-        .get("cache")
-        .and_then(|c| match c.as_str().map(units::duration) {
-            Some(Ok(d)) => Some(d),
-            Some(Err(e)) => {
-                diags.error(file, c.mark, format!("{owner}: `cache`: {e}"));
-                None
-            }
-            None => {
-                diags.error(
-                    file,
-                    c.mark,
-                    format!("{owner}: `cache` must be a duration like 60s"),
-                );
-                None
-            }
-        });
+    let duration = |key: &str, diags: &mut Diagnostics| {
+        node.get(key)
+            .and_then(|c| match c.as_str().map(units::duration) {
+                Some(Ok(d)) if !d.is_zero() || key == "cache" => Some(d),
+                Some(Ok(_)) => {
+                    diags.error(
+                        file,
+                        c.mark,
+                        format!("{owner}: `{key}` must be longer than 0s"),
+                    );
+                    None
+                }
+                Some(Err(e)) => {
+                    diags.error(file, c.mark, format!("{owner}: `{key}`: {e}"));
+                    None
+                }
+                None => {
+                    diags.error(
+                        file,
+                        c.mark,
+                        format!("{owner}: `{key}` must be a duration like 60s"),
+                    );
+                    None
+                }
+            })
+    };
+    let cache = duration("cache", diags);
+    let poll = duration("poll", diags);
+    if let Some(p) = node.get("poll")
+        && kind != WidgetType::Other("live_grid".into())
+    {
+        diags.warn(
+            file,
+            p.mark,
+            format!("{owner}: `poll` only applies to `live_grid` widgets"),
+        );
+    }
     if let (Some(c), Some(s)) = (node.get("cache"), &source)
         && !matches!(s, SourceDef::Upstream(_))
     {
@@ -141,6 +163,7 @@ pub fn parse_widget(
     Some(WidgetDef {
         id: key.name.clone(),
         cache,
+        poll,
         mark: key.mark,
         node: node.clone(),
         endpoint,

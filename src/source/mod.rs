@@ -140,18 +140,7 @@ pub fn compile(
             diags,
         ),
         SourceDef::Upstream(def) => {
-            let cx = upstream::Context {
-                owner: target.owner.clone(),
-                name: target.name.clone(),
-                kind: target.kind.clone(),
-                data_key: target.data_key.clone(),
-                params: target.params,
-                cache_ttl: target.cache_ttl,
-                providers: &target.scope.providers,
-                cache: target.scope.cache.clone(),
-                file: target.file,
-            };
-            upstream::compile(def, cx, templates, diags).map(|call| Answer::Upstream {
+            upstream::compile(def, &target, templates, diags).map(|call| Answer::Upstream {
                 call: Box::new(call),
                 params: target.params.to_vec(),
             })

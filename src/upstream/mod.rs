@@ -6,7 +6,6 @@ pub mod registry;
 pub mod request;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +15,6 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::cache::{AnswerCache, CacheStatus};
-use crate::config::params::ParamDef;
 use crate::config::provider::ProviderStatus;
 use crate::config::upstream::{Format, Method, UpstreamDef};
 use crate::diag::Diagnostics;
@@ -25,7 +23,7 @@ use crate::openbb::shape;
 use crate::openbb::types::WidgetType;
 use crate::shaping::fields::{self, Field, Select};
 use crate::shaping::{format, tree};
-use crate::source::{Reply, describe, json_reply, text_reply};
+use crate::source::{Reply, Target, describe, json_reply, text_reply};
 use crate::template::Templates;
 use crate::upstream::provider::Provider;
 use crate::upstream::request::RequestPlan;
@@ -62,39 +60,17 @@ pub struct Upstream {
     key_prefix: String,
 }
 
-/// What [`compile`] needs besides the definition.
-pub struct Context<'a> {
-    /// "widget `x`".
-    pub owner: String,
-    /// Template name prefix.
-    pub name: String,
-    /// The widget type.
-    pub kind: WidgetType,
-    /// `data.dataKey`.
-    pub data_key: Option<String>,
-    /// The widget's params.
-    pub params: &'a [ParamDef],
-    /// The widget's `cache:`.
-    pub cache_ttl: Option<Duration>,
-    /// Providers by name.
-    pub providers: &'a ProviderMap,
-    /// The answer cache.
-    pub cache: Arc<AnswerCache>,
-    /// The config file.
-    pub file: &'a Path,
-}
-
 /// Compiles `def`; problems go to `diags`.
 pub fn compile(
     def: &UpstreamDef,
-    cx: Context<'_>,
+    cx: &Target<'_>,
     templates: &mut Templates,
     diags: &mut Diagnostics,
 ) -> Option<Upstream> {
     let file = cx.file;
     let owner = &cx.owner;
-    let Some(declared) = cx.providers.get(&def.provider) else {
-        let names: Vec<&str> = cx.providers.keys().map(String::as_str).collect();
+    let Some(declared) = cx.scope.providers.get(&def.provider) else {
+        let names: Vec<&str> = cx.scope.providers.keys().map(String::as_str).collect();
         diags.error(
             file,
             def.provider_mark,
@@ -250,9 +226,9 @@ pub fn compile(
     );
     let key_prefix = crate::snapshot::hex(&Sha256::digest(fingerprint.as_bytes())[..12]);
     Some(Upstream {
-        owner: cx.owner,
-        kind: cx.kind,
-        data_key: cx.data_key,
+        owner: cx.owner.clone(),
+        kind: cx.kind.clone(),
+        data_key: cx.data_key.clone(),
         provider: provider.clone(),
         method: def.method,
         plan: RequestPlan {
@@ -267,7 +243,7 @@ pub fn compile(
         output,
         template,
         ttl,
-        cache: cx.cache,
+        cache: cx.scope.cache.clone(),
         key_prefix,
     })
 }
