@@ -672,3 +672,39 @@ async fn the_request_timeout_answers_504_with_cors_before_a_slow_provider_does()
     );
     assert!(detail(resp).await.contains("took longer than 0.3 s"));
 }
+
+#[tokio::test]
+async fn a_form_submit_route_posts_its_inputs_upstream() {
+    let up = Upstream::start(|seen| {
+        if seen.method == "POST" {
+            Canned::json(json!({"id": 7, "created": true}))
+        } else {
+            rows()
+        }
+    })
+    .await;
+    let w = format!(
+        "{TABLE}routes:\n  client_submit:\n    method: POST\n    params: [{{ paramName: first_name, value: '' }}, {{ paramName: kinds, value: '', type: text, multiple: true }}]\n    upstream:\n      provider: api\n      method: POST\n      path: /clients\n      body: {{ name: '{{{{ first_name }}}}', kinds: '{{{{ kinds }}}}' }}\n"
+    );
+    let gw = widgets(&up.base, &w).await;
+    let resp = reqwest::Client::new()
+        .post(gw.url("/client_submit"))
+        .json(&json!({"first_name": "Grace", "kinds": ["stocks", "bonds"], "add_record": true}))
+        .send()
+        .await
+        .expect("submit");
+    assert_eq!(resp.status(), 200, "200 makes Workspace refresh the widget");
+    assert_eq!(
+        resp.json::<Value>().await.expect("json"),
+        json!({"id": 7, "created": true})
+    );
+    let call = up
+        .seen()
+        .into_iter()
+        .find(|s| s.method == "POST")
+        .expect("the submit reached the provider");
+    assert_eq!(call.path, "/v1/clients");
+    assert_eq!(call.param("apikey").as_deref(), Some(SECRET));
+    let body: Value = serde_json::from_slice(&call.body).expect("json body");
+    assert_eq!(body, json!({"name": "Grace", "kinds": ["stocks", "bonds"]}));
+}
