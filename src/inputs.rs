@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::config::source::FileFrom;
+use crate::config::udf::History;
 use crate::config::{AppsDef, Config, SourceDef};
 use crate::snapshot::hex;
 
@@ -104,7 +105,10 @@ fn source_files(source: &SourceDef) -> Vec<&Path> {
                 FileFrom::Url { .. } => None,
             })
             .collect(),
-        SourceDef::Udf(def) => vec![def.history.as_path()],
+        SourceDef::Udf(def) => match &def.history {
+            History::File(path) => vec![path.as_path()],
+            History::Upstream(_) => Vec::new(),
+        },
         SourceDef::Static(_) | SourceDef::Template { .. } | SourceDef::Upstream(_) => Vec::new(),
     }
 }

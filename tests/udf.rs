@@ -1,9 +1,12 @@
 //! `advanced_charting` widgets over TradingView's UDF protocol, over real HTTP.
 
 mod common;
+#[path = "common/upstream.rs"]
+mod stand_in;
 
 use common::{Gateway, root};
-use serde_json::json;
+use serde_json::{Value, json};
+use stand_in::{Canned, Upstream};
 
 async fn gateway() -> Gateway {
     Gateway::start(&root().join("tests/fixtures/valid/udf.yaml")).await
@@ -79,4 +82,48 @@ async fn history_is_filtered_by_time_and_time_is_now() {
     let now = chrono::Utc::now().timestamp();
     let t = gw.json("/udf/time").await.as_i64().expect("unix seconds");
     assert!((t - now).abs() < 5);
+}
+
+#[tokio::test]
+async fn history_can_come_from_an_upstream_shaped_into_bars() {
+    let up = Upstream::start(|seen| {
+        let from: i64 = seen.param("start").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let candles: Vec<Value> = (0..3)
+            .map(|i| json!({"ts": from + i * 60, "o": 10 + i, "h": 12 + i, "l": 9 + i, "c": 11 + i, "vol": 100 * (i + 1)}))
+            .collect();
+        Canned::json(json!({"pair": seen.param("pair"), "candles": candles}))
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("gateway.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "providers:\n  exchange:\n    base_url: {}\nwidgets:\n  /tv:\n    name: Chart\n    description: Candles from an API\n    type: advanced_charting\n    udf:\n      symbols: [{{ symbol: BTCUSD, exchange: KRAKEN, type: crypto }}]\n      history:\n        upstream:\n          provider: exchange\n          path: /ohlc\n          query: {{ pair: '{{{{ symbol }}}}', interval: '{{{{ resolution }}}}', start: '{{{{ from }}}}', end: '{{{{ to }}}}' }}\n          select: $.candles\n          fields: {{ time: ts, open: o, high: h, low: l, close: c, volume: vol }}\n",
+            up.base
+        ),
+    )
+    .expect("write");
+    let gw = Gateway::start(&path).await;
+    let h = gw
+        .json("/tv/history?symbol=KRAKEN:BTCUSD&resolution=1&from=600&to=720")
+        .await;
+    assert_eq!(
+        h,
+        json!({"s": "ok", "t": [600, 660, 720], "o": [10.0, 11.0, 12.0], "h": [12.0, 13.0, 14.0], "l": [9.0, 10.0, 11.0], "c": [11.0, 12.0, 13.0], "v": [100.0, 200.0, 300.0]})
+    );
+    let call = up.seen().pop().expect("the provider was called");
+    assert_eq!(
+        (
+            call.param("pair").as_deref(),
+            call.param("interval").as_deref(),
+            call.param("end").as_deref()
+        ),
+        (Some("BTCUSD"), Some("1"), Some("720"))
+    );
+    assert_eq!(
+        gw.json("/tv/history?symbol=NOPE&resolution=1&from=0&to=1")
+            .await["s"],
+        "error"
+    );
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::keys;
 use crate::config::source::resolve_below;
+use crate::config::upstream::{self, UpstreamDef};
 use crate::diag::Diagnostics;
 use crate::yaml::{Mark, Node};
 
@@ -44,13 +45,23 @@ pub struct SymbolDef {
     pub session: String,
 }
 
+/// Where a chart's bars come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum History {
+    /// A JSON file mapping each symbol to its bars.
+    File(PathBuf),
+    /// A provider call per request, with `symbol`, `resolution`, `from` and `to` as params,
+    /// shaped into a list of bars.
+    Upstream(Box<UpstreamDef>),
+}
+
 /// A parsed `udf:`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UdfDef {
     /// The symbols.
     pub symbols: Vec<SymbolDef>,
-    /// A JSON file mapping symbol to bars.
-    pub history: PathBuf,
+    /// Where bars come from.
+    pub history: History,
     /// Where `history` is written.
     pub history_mark: Mark,
     /// Supported resolutions.
@@ -146,27 +157,37 @@ pub fn parse(
         diags.error(
             file,
             node.mark,
-            format!("{owner}: `udf.history` must name a JSON file of bars per symbol"),
+            format!("{owner}: `udf.history` must name a JSON file of bars per symbol, or hold an `upstream:`"),
         );
         return None;
     };
-    let rel = h.as_str().unwrap_or_default();
-    let history = match resolve_below(base, rel) {
-        Ok(p) if p.is_file() => p,
-        Ok(_) => {
-            diags.error(
-                file,
-                h.mark,
-                format!(
-                    "{owner}: `udf.history` {rel} does not exist (paths are relative to {})",
-                    base.display()
-                ),
-            );
-            return None;
-        }
-        Err(why) => {
-            diags.error(file, h.mark, format!("{owner}: {why}"));
-            return None;
+    let history = if let Some(up) = h.get("upstream") {
+        History::Upstream(Box::new(upstream::parse(
+            up,
+            owner,
+            file,
+            |m| m.line,
+            diags,
+        )?))
+    } else {
+        let rel = h.as_str().unwrap_or_default();
+        match resolve_below(base, rel) {
+            Ok(p) if p.is_file() => History::File(p),
+            Ok(_) => {
+                diags.error(
+                    file,
+                    h.mark,
+                    format!(
+                        "{owner}: `udf.history` {rel} does not exist (paths are relative to {})",
+                        base.display()
+                    ),
+                );
+                return None;
+            }
+            Err(why) => {
+                diags.error(file, h.mark, format!("{owner}: {why}"));
+                return None;
+            }
         }
     };
     Some(UdfDef {

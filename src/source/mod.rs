@@ -150,10 +150,12 @@ pub fn compile(
                 files,
                 params: target.params.to_vec(),
             }),
-        SourceDef::Udf(def) => udf::compile(def, &target, diags).map(|udf| Answer::Udf {
-            udf,
-            part: udf::Part::Config,
-        }),
+        SourceDef::Udf(def) => {
+            udf::compile(def, &target, templates, diags).map(|udf| Answer::Udf {
+                udf,
+                part: udf::Part::Config,
+            })
+        }
         SourceDef::TemplateFile { path, mark } => match std::fs::read_to_string(path) {
             Ok(text) => templated::compile(text, path, 1, &target, templates, diags),
             Err(e) => {
@@ -205,7 +207,7 @@ impl Endpoint {
                 let selection = vars.get(&files.param).cloned().unwrap_or_default();
                 (json_reply(&files.answer(&selection)), None)
             }
-            Answer::Udf { udf, part } => (udf.answer(*part, input)?, None),
+            Answer::Udf { udf, part } => (udf.answer(*part, input, templates).await?, None),
             Answer::Upstream { call, params } => {
                 let vars = args::bind(params, input).map_err(ApiError::bad_request)?;
                 call.respond(templates, vars).await?

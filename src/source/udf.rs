@@ -8,10 +8,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::args::Input;
-use crate::config::udf::{SymbolDef, UdfDef};
+use crate::config::params::{ParamDef, ParamKind};
+use crate::config::udf::{History, SymbolDef, UdfDef};
 use crate::diag::Diagnostics;
 use crate::error::ApiError;
+use crate::openbb::types::WidgetType;
 use crate::source::{Reply, Target, json_reply};
+use crate::template::Templates;
+use crate::upstream::{self, Upstream};
 use crate::yaml::Mark;
 
 /// Most results `/search` answers when the request gives no `limit`.
@@ -38,8 +42,82 @@ pub struct Bar {
 /// A compiled UDF source.
 pub struct Udf {
     symbols: Vec<SymbolDef>,
-    bars: HashMap<String, Vec<Bar>>,
+    history: Bars,
     config: Value,
+}
+
+/// Where bars come from at request time.
+enum Bars {
+    /// Read at load, per symbol, sorted by time.
+    File(HashMap<String, Vec<Bar>>),
+    /// A provider call per request.
+    Upstream {
+        /// The compiled call.
+        call: Box<Upstream>,
+        /// `symbol`, `resolution`, `from`, `to`.
+        params: Vec<ParamDef>,
+    },
+}
+
+/// The params an upstream history call gets.
+fn history_params() -> Vec<ParamDef> {
+    let p = |name: &str, kind| ParamDef {
+        name: name.into(),
+        kind,
+        multi: false,
+        default: Value::String(String::new()),
+    };
+    vec![
+        p("symbol", ParamKind::Text),
+        p("resolution", ParamKind::Text),
+        p("from", ParamKind::Number),
+        p("to", ParamKind::Number),
+    ]
+}
+
+/// Reads a history file: a JSON object mapping each symbol to its bars.
+fn read_bars(
+    path: &std::path::Path,
+    def: &UdfDef,
+    target: &Target<'_>,
+    diags: &mut Diagnostics,
+) -> Option<HashMap<String, Vec<Bar>>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            diags.error(
+                target.file,
+                def.history_mark,
+                format!("{}: cannot read {}: {e}", target.owner, path.display()),
+            );
+            return None;
+        }
+    };
+    let mut bars: HashMap<String, Vec<Bar>> = match serde_json::from_str(&text) {
+        Ok(b) => b,
+        Err(e) => {
+            let at = Mark {
+                line: e.line() as u64,
+                col: e.column() as u64,
+            };
+            diags.error(path, at, format!("{}: history must map each symbol to a list of {{time, open, high, low, close, volume}} ({e})", target.owner));
+            return None;
+        }
+    };
+    for (symbol, list) in &mut bars {
+        list.sort_by_key(|b| b.time);
+        if !def.symbols.iter().any(|s| &s.symbol == symbol) {
+            diags.warn(
+                target.file,
+                def.history_mark,
+                format!(
+                    "{}: history has bars for `{symbol}`, which `udf.symbols` does not list",
+                    target.owner
+                ),
+            );
+        }
+    }
+    Some(bars)
 }
 
 /// Which UDF route an endpoint answers.
@@ -72,46 +150,30 @@ impl Part {
 }
 
 /// Reads the history file and builds the config answer.
-pub fn compile(def: &UdfDef, target: &Target<'_>, diags: &mut Diagnostics) -> Option<Arc<Udf>> {
-    let text = match std::fs::read_to_string(&def.history) {
-        Ok(t) => t,
-        Err(e) => {
-            diags.error(
-                target.file,
-                def.history_mark,
-                format!(
-                    "{}: cannot read {}: {e}",
-                    target.owner,
-                    def.history.display()
-                ),
-            );
-            return None;
-        }
-    };
-    let mut bars: HashMap<String, Vec<Bar>> = match serde_json::from_str(&text) {
-        Ok(b) => b,
-        Err(e) => {
-            let at = Mark {
-                line: e.line() as u64,
-                col: e.column() as u64,
+pub fn compile(
+    def: &UdfDef,
+    target: &Target<'_>,
+    templates: &mut Templates,
+    diags: &mut Diagnostics,
+) -> Option<Arc<Udf>> {
+    let history = match &def.history {
+        History::File(path) => Bars::File(read_bars(path, def, target, diags)?),
+        History::Upstream(up) => {
+            let params = history_params();
+            let scoped = Target {
+                params: &params,
+                kind: WidgetType::Other("udf history".into()),
+                data_key: None,
+                name: format!("{}:history", target.name),
+                ..target.clone()
             };
-            diags.error(&def.history, at, format!("{}: history must map each symbol to a list of {{time, open, high, low, close, volume}} ({e})", target.owner));
-            return None;
+            let call = upstream::compile(up, &scoped, templates, diags)?;
+            Bars::Upstream {
+                call: Box::new(call),
+                params,
+            }
         }
     };
-    for (symbol, list) in &mut bars {
-        list.sort_by_key(|b| b.time);
-        if !def.symbols.iter().any(|s| &s.symbol == symbol) {
-            diags.warn(
-                target.file,
-                def.history_mark,
-                format!(
-                    "{}: history has bars for `{symbol}`, which `udf.symbols` does not list",
-                    target.owner
-                ),
-            );
-        }
-    }
     let exchanges: BTreeSet<&str> = def
         .symbols
         .iter()
@@ -135,14 +197,19 @@ pub fn compile(def: &UdfDef, target: &Target<'_>, diags: &mut Diagnostics) -> Op
     });
     Some(Arc::new(Udf {
         symbols: def.symbols.clone(),
-        bars,
+        history,
         config,
     }))
 }
 
 impl Udf {
     /// Answers the UDF route `part`.
-    pub fn answer(&self, part: Part, input: &Input) -> Result<Reply, ApiError> {
+    pub async fn answer(
+        &self,
+        part: Part,
+        input: &Input,
+        templates: &Templates,
+    ) -> Result<Reply, ApiError> {
         let arg = |name: &str| match input {
             Input::Query(pairs) => pairs
                 .iter()
@@ -195,15 +262,36 @@ impl Udf {
                     bound("from").unwrap_or(i64::MIN),
                     bound("to").unwrap_or(i64::MAX),
                 );
-                let bars: Vec<&Bar> = self
-                    .bars
-                    .get(&s.symbol)
-                    .map(|b| {
-                        b.iter()
-                            .filter(|b| b.time >= from && b.time <= to)
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let fetched;
+                let all: &[Bar] = match &self.history {
+                    Bars::File(map) => map.get(&s.symbol).map(Vec::as_slice).unwrap_or_default(),
+                    Bars::Upstream { call, params } => {
+                        let mut request = serde_json::Map::new();
+                        request.insert("symbol".into(), Value::String(s.symbol.clone()));
+                        request.insert(
+                            "resolution".into(),
+                            Value::String(arg("resolution").unwrap_or_default()),
+                        );
+                        request.insert("from".into(), json!(bound("from").unwrap_or(0)));
+                        request.insert(
+                            "to".into(),
+                            json!(bound("to").unwrap_or_else(|| chrono::Utc::now().timestamp())),
+                        );
+                        let vars = crate::args::bind(params, &Input::Body(request))
+                            .map_err(ApiError::bad_request)?;
+                        let (reply, _) = call.respond(templates, vars).await?;
+                        let mut list: Vec<Bar> = serde_json::from_slice(&reply.body).map_err(|e| {
+                            ApiError::bad_gateway(format!("the history upstream must be shaped into a list of {{time, open, high, low, close, volume}} ({e})"))
+                        })?;
+                        list.sort_by_key(|b| b.time);
+                        fetched = list;
+                        &fetched
+                    }
+                };
+                let bars: Vec<&Bar> = all
+                    .iter()
+                    .filter(|b| b.time >= from && b.time <= to)
+                    .collect();
                 if bars.is_empty() {
                     json!({"s": "no_data"})
                 } else {
