@@ -14,6 +14,7 @@ pub mod cache;
 pub mod config;
 pub mod cors;
 pub mod diag;
+pub mod encoding;
 pub mod error;
 pub mod gate;
 pub mod handler;

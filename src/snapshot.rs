@@ -44,6 +44,8 @@ pub struct Snapshot {
     pub server: ServerConfig,
     /// widgets.json, serialized.
     pub widgets_json: Bytes,
+    /// widgets.json gzip-compressed, made on first demand ([`crate::encoding`]).
+    pub widgets_json_gzip: std::sync::OnceLock<Bytes>,
     /// apps.json, serialized.
     pub apps_json: Bytes,
     /// The answer of `GET /`.
@@ -196,6 +198,7 @@ pub fn build(config: Config, shared: &Shared, diags: &mut Diagnostics) -> Option
         tls,
         server: config.server.clone(),
         widgets_json: Bytes::from(serde_json::to_vec(&widgets).ok()?),
+        widgets_json_gzip: std::sync::OnceLock::new(),
         apps_json: Bytes::from(serde_json::to_vec(&apps).ok()?),
         info_json: Bytes::from(serde_json::to_vec(&info).ok()?),
         endpoints,
