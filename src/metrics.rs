@@ -42,6 +42,10 @@ pub fn init() {
         if let Err(e) = spawned {
             tracing::warn!("metrics upkeep thread: {e}");
         }
+        let _ = CACHE_COUNTERS.set(
+            CACHE_STATUSES
+                .map(|status| metrics::counter!("widgetgate_cache_total", "status" => status)),
+        );
         Some(handle)
     });
 }
@@ -61,9 +65,20 @@ pub fn render() -> String {
 type RequestHandles = HashMap<String, HashMap<u16, (Counter, Histogram)>>;
 static REQUEST_HANDLES: LazyLock<RwLock<RequestHandles>> = LazyLock::new(Default::default);
 
+/// Whether our recorder is installed: handles registered before it would stay no-ops.
+fn installed() -> bool {
+    HANDLE.get().is_some_and(Option::is_some)
+}
+
 /// One answered request.
 pub fn request(route: &str, status: u16, elapsed: Duration) {
     let secs = elapsed.as_secs_f64();
+    if !installed() {
+        metrics::counter!("widgetgate_requests_total", "route" => route.to_string(), "status" => status.to_string()).increment(1);
+        metrics::histogram!("widgetgate_request_duration_seconds", "route" => route.to_string())
+            .record(secs);
+        return;
+    }
     {
         let handles = REQUEST_HANDLES.read().unwrap_or_else(|p| p.into_inner());
         if let Some((count, duration)) = handles.get(route).and_then(|s| s.get(&status)) {
@@ -93,9 +108,20 @@ pub fn upstream_call(provider: &str, outcome: &'static str, elapsed: Duration) {
         .record(elapsed.as_secs_f64());
 }
 
+const CACHE_STATUSES: [&str; 3] = ["hit", "miss", "stale"];
+
+/// `widgetgate_cache_total` by status, registered by [`init`] (a lookup cost a registry search).
+static CACHE_COUNTERS: OnceLock<[Counter; 3]> = OnceLock::new();
+
 /// A cache lookup: `hit`, `miss` or `stale`.
 pub fn cache(status: &'static str) {
-    metrics::counter!("widgetgate_cache_total", "status" => status).increment(1);
+    match (
+        CACHE_COUNTERS.get(),
+        CACHE_STATUSES.iter().position(|s| *s == status),
+    ) {
+        (Some(counters), Some(i)) => counters[i].increment(1),
+        _ => metrics::counter!("widgetgate_cache_total", "status" => status).increment(1),
+    }
 }
 
 /// A request refused by a rate limit; `scope` says whose (`provider`, `client`).
