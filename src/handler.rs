@@ -53,6 +53,12 @@ where
         let live = live.clone();
         return live::accept(&mut req, snap.clone(), live).unwrap_or_else(ApiError::into_response);
     }
+    // Only the whole catalog is kept in gzip; a client with an allow-list has its own document.
+    let whole_catalog = match &admitted {
+        Ok(Caller::Anyone) => true,
+        Ok(Caller::Client(client)) => client.view.is_none(),
+        Err(_) => false,
+    };
     let mut resp = match admitted {
         Err(rejection) => rejection.into_response(),
         Ok(caller) => match route(&req, body, snap, &caller).await {
@@ -75,6 +81,9 @@ where
             }
         },
     };
+    if whole_catalog && path == "/widgets.json" && resp.status() == StatusCode::OK {
+        crate::encoding::widgets_json(snap, headers, &mut resp);
+    }
     let elapsed = started.elapsed();
     metrics::request(route_label, resp.status().as_u16(), elapsed);
     tracing::debug!(request_id = %id, method = %req.method(), route = route_label, status = resp.status().as_u16(), micros = elapsed.as_micros() as u64, "answered");

@@ -15,6 +15,7 @@ pub mod cache;
 pub mod config;
 pub mod cors;
 pub mod diag;
+pub mod encoding;
 pub mod error;
 pub mod etag;
 pub mod gate;

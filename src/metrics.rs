@@ -3,9 +3,11 @@
 //! Labels are bounded by the config: a route label is a served path or `unmatched`, a provider
 //! label a provider name. Names follow Prometheus conventions (`_total`, `_seconds`).
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{LazyLock, OnceLock, RwLock};
 use std::time::Duration;
 
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 /// Latency buckets in seconds: from 100 µs (a cached answer) to 10 s (a slow upstream).
@@ -14,16 +16,37 @@ const LATENCY_BUCKETS: &[f64] = &[
     5.0, 10.0,
 ];
 
+/// How often histogram samples are folded into their buckets. The recorder keeps every sample
+/// (24 bytes) until then, so without this a gateway nobody scrapes grows by each request.
+const UPKEEP_EVERY: Duration = Duration::from_secs(1);
+
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
-/// Installs the process-wide recorder (once; later calls reuse it).
+/// Installs the process-wide recorder (once; later calls reuse it) and its upkeep thread.
 pub fn init() {
     HANDLE.get_or_init(|| {
-        PrometheusBuilder::new()
+        let handle = PrometheusBuilder::new()
             .set_buckets(LATENCY_BUCKETS)
             .and_then(PrometheusBuilder::install_recorder)
             .map_err(|e| tracing::warn!("metrics are off: {e}"))
-            .ok()
+            .ok()?;
+        let upkeep = handle.clone();
+        let spawned = std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(UPKEEP_EVERY);
+                    upkeep.run_upkeep();
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("metrics upkeep thread: {e}");
+        }
+        let _ = CACHE_COUNTERS.set(
+            CACHE_STATUSES
+                .map(|status| metrics::counter!("widgetgate_cache_total", "status" => status)),
+        );
+        Some(handle)
     });
 }
 
@@ -36,12 +59,45 @@ pub fn render() -> String {
         .unwrap_or_default()
 }
 
+/// Registered handles of `widgetgate_requests_total` and `widgetgate_request_duration_seconds`
+/// by route and status: a request then costs two map lookups instead of building, hashing and
+/// looking up label sets (three allocations) in the recorder.
+type RequestHandles = HashMap<String, HashMap<u16, (Counter, Histogram)>>;
+static REQUEST_HANDLES: LazyLock<RwLock<RequestHandles>> = LazyLock::new(Default::default);
+
+/// Whether our recorder is installed: handles registered before it would stay no-ops.
+fn installed() -> bool {
+    HANDLE.get().is_some_and(Option::is_some)
+}
+
 /// One answered request.
 pub fn request(route: &str, status: u16, elapsed: Duration) {
-    let route = route.to_string();
-    metrics::counter!("widgetgate_requests_total", "route" => route.clone(), "status" => status.to_string()).increment(1);
-    metrics::histogram!("widgetgate_request_duration_seconds", "route" => route)
-        .record(elapsed.as_secs_f64());
+    let secs = elapsed.as_secs_f64();
+    if !installed() {
+        metrics::counter!("widgetgate_requests_total", "route" => route.to_string(), "status" => status.to_string()).increment(1);
+        metrics::histogram!("widgetgate_request_duration_seconds", "route" => route.to_string())
+            .record(secs);
+        return;
+    }
+    {
+        let handles = REQUEST_HANDLES.read().unwrap_or_else(|p| p.into_inner());
+        if let Some((count, duration)) = handles.get(route).and_then(|s| s.get(&status)) {
+            count.increment(1);
+            duration.record(secs);
+            return;
+        }
+    }
+    let count = metrics::counter!("widgetgate_requests_total", "route" => route.to_string(), "status" => status.to_string());
+    let duration =
+        metrics::histogram!("widgetgate_request_duration_seconds", "route" => route.to_string());
+    count.increment(1);
+    duration.record(secs);
+    REQUEST_HANDLES
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(route.to_string())
+        .or_default()
+        .insert(status, (count, duration));
 }
 
 /// One upstream call and its outcome (`ok` or `error`).
@@ -52,9 +108,20 @@ pub fn upstream_call(provider: &str, outcome: &'static str, elapsed: Duration) {
         .record(elapsed.as_secs_f64());
 }
 
+const CACHE_STATUSES: [&str; 3] = ["hit", "miss", "stale"];
+
+/// `widgetgate_cache_total` by status, registered by [`init`] (a lookup cost a registry search).
+static CACHE_COUNTERS: OnceLock<[Counter; 3]> = OnceLock::new();
+
 /// A cache lookup: `hit`, `miss` or `stale`.
 pub fn cache(status: &'static str) {
-    metrics::counter!("widgetgate_cache_total", "status" => status).increment(1);
+    match (
+        CACHE_COUNTERS.get(),
+        CACHE_STATUSES.iter().position(|s| *s == status),
+    ) {
+        (Some(counters), Some(i)) => counters[i].increment(1),
+        _ => metrics::counter!("widgetgate_cache_total", "status" => status).increment(1),
+    }
 }
 
 /// A request refused by a rate limit; `scope` says whose (`provider`, `client`).

@@ -154,13 +154,15 @@ impl Conn {
                 let origin = req.headers().get(ORIGIN).cloned();
                 let path = req.uri().path().to_string();
                 let limit = snap.server.limits.request_timeout;
-                let answer = async {
+                // Boxed: the handler's future is several KB, and hyper keeps the service
+                // future inline in every connection and moves it per request.
+                let answer = Box::pin(async {
                     let peer = Peer {
                         ip: peer,
                         limiters: &limiters,
                     };
                     handler::handle(req, &snap, &peer).await
-                };
+                });
                 let resp = match tokio::time::timeout(limit, answer).await {
                     Ok(resp) => resp,
                     Err(_) => {

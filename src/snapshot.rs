@@ -47,6 +47,8 @@ pub struct Snapshot {
     pub server: ServerConfig,
     /// widgets.json, serialized.
     pub widgets_json: Bytes,
+    /// widgets.json gzip-compressed, made on first demand ([`crate::encoding`]).
+    pub widgets_json_gzip: std::sync::OnceLock<Bytes>,
     /// apps.json, serialized.
     pub apps_json: Bytes,
     /// The answer of `GET /`.
@@ -228,6 +230,7 @@ pub fn build(config: Config, shared: &Arc<Shared>, diags: &mut Diagnostics) -> O
         apps_etag: etag::strong(&apps_json),
         widgets_json,
         apps_json,
+        widgets_json_gzip: std::sync::OnceLock::new(),
         info_json: Bytes::from(serde_json::to_vec(&info).ok()?),
         endpoints,
         templates,

@@ -4,4 +4,5 @@
 
 pub mod fields;
 pub mod format;
+pub mod rows;
 pub mod tree;

@@ -22,7 +22,7 @@ use crate::error::ApiError;
 use crate::openbb::shape;
 use crate::openbb::types::WidgetType;
 use crate::shaping::fields::{self, Field, Select};
-use crate::shaping::{format, tree};
+use crate::shaping::{format, rows, tree};
 use crate::source::{Reply, Target, describe, json_reply, text_reply};
 use crate::template::Templates;
 use crate::upstream::provider::Provider;
@@ -290,6 +290,19 @@ impl Upstream {
         }
     }
 
+    /// Whether a JSON answer goes out as the upstream sent it once it is a list of records:
+    /// a table with nothing to shape (anything else, or a body that is no list of records,
+    /// takes the full path, which also words the error).
+    fn passes_through(&self, fmt: Format) -> bool {
+        fmt == Format::Json
+            && self.kind == WidgetType::Table
+            && self.data_key.as_deref().is_none_or(str::is_empty)
+            && self.select.is_none()
+            && self.fields.is_empty()
+            && self.output.is_none()
+            && self.template.is_none()
+    }
+
     fn shape(
         &self,
         fetched: provider::Fetched,
@@ -298,6 +311,12 @@ impl Upstream {
     ) -> Result<Reply, ApiError> {
         let provider = &self.provider.name;
         let fmt = format::pick(self.format, fetched.content_type.as_deref());
+        if self.passes_through(fmt) && rows::is_list_of_objects(&fetched.body) {
+            return Ok(Reply {
+                body: fetched.body,
+                content_type: "application/json",
+            });
+        }
         let mut data = format::read(fmt, &fetched.body).map_err(|e| {
             ApiError::bad_gateway(format!(
                 "provider {provider} answered {}",
