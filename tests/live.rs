@@ -33,17 +33,14 @@ async fn the_websocket_pushes_changed_rows_for_the_clients_params() {
         Canned::json(Value::Array(rows))
     })
     .await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("gateway.yaml");
-    std::fs::write(
-        &path,
-        format!(
+    let gw = Gateway::from_yaml(
+        &format!(
             "providers:\n  quotes:\n    base_url: {}\nwidgets:\n  live_prices:\n    name: Live prices\n    description: Prices pushed as they change\n    type: live_grid\n    wsEndpoint: live_prices_ws\n    data: {{ wsRowIdColumn: symbol }}\n    params: [{{ paramName: symbol, value: AAPL, type: text, multiSelect: true }}]\n    upstream: {{ provider: quotes, path: /quotes, query: {{ symbols: '{{{{ symbol }}}}' }} }}\n    poll: 100ms\n",
             up.base
         ),
+        &[],
     )
-    .expect("write");
-    let gw = Gateway::start(&path).await;
+    .await;
     assert_eq!(
         gw.json("/live_prices").await,
         json!([{"symbol": "AAPL", "price": 190, "volume": 10}]),

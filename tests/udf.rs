@@ -94,17 +94,14 @@ async fn history_can_come_from_an_upstream_shaped_into_bars() {
         Canned::json(json!({"pair": seen.param("pair"), "candles": candles}))
     })
     .await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("gateway.yaml");
-    std::fs::write(
-        &path,
-        format!(
+    let gw = Gateway::from_yaml(
+        &format!(
             "providers:\n  exchange:\n    base_url: {}\nwidgets:\n  /tv:\n    name: Chart\n    description: Candles from an API\n    type: advanced_charting\n    udf:\n      symbols: [{{ symbol: BTCUSD, exchange: KRAKEN, type: crypto }}]\n      history:\n        upstream:\n          provider: exchange\n          path: /ohlc\n          query: {{ pair: '{{{{ symbol }}}}', interval: '{{{{ resolution }}}}', start: '{{{{ from }}}}', end: '{{{{ to }}}}' }}\n          select: $.candles\n          fields: {{ time: ts, open: o, high: h, low: l, close: c, volume: vol }}\n",
             up.base
         ),
+        &[],
     )
-    .expect("write");
-    let gw = Gateway::start(&path).await;
+    .await;
     let h = gw
         .json("/tv/history?symbol=KRAKEN:BTCUSD&resolution=1&from=600&to=720")
         .await;
