@@ -6,22 +6,17 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::Gateway;
+use common::{Gateway, HELLO_WIDGETS};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const WIDGETS: &str = r##"
-widgets:
-  hello:
-    name: Hello
-    description: Hello
-    type: markdown
-    static: "# Hello"
-"##;
-
 async fn gateway(limits: &str) -> Gateway {
-    Gateway::from_yaml(&format!("server:\n  limits: {limits}\n{WIDGETS}"), &[]).await
+    Gateway::from_yaml(
+        &format!("server:\n  limits: {limits}\n{HELLO_WIDGETS}"),
+        &[],
+    )
+    .await
 }
 
 /// A well-behaved client's answer.

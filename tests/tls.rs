@@ -7,16 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::Gateway;
-
-const WIDGETS: &str = r##"
-widgets:
-  hello:
-    name: Hello
-    description: Hello
-    type: markdown
-    static: "# Hello"
-"##;
+use common::{Gateway, HELLO_WIDGETS};
 
 /// Runs `widgetgate cert --out dir` and returns what it printed.
 fn write_cert(dir: &Path) -> String {
@@ -83,7 +74,7 @@ async fn serves_https_with_the_generated_certificate() {
     );
 
     let yaml = format!(
-        "server:\n  tls: {{ cert: {}, key: widgetgate-key.pem }}\n{WIDGETS}",
+        "server:\n  tls: {{ cert: {}, key: widgetgate-key.pem }}\n{HELLO_WIDGETS}",
         cert.display()
     );
     let gw = Gateway::from_yaml(

@@ -7,6 +7,16 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+/// A `widgets:` section with one static markdown widget, for tests about the server itself.
+pub const HELLO_WIDGETS: &str = r##"
+widgets:
+  hello:
+    name: Hello
+    description: Hello
+    type: markdown
+    static: "# Hello"
+"##;
+
 /// A gateway serving one config on an ephemeral loopback port; stops when dropped.
 pub struct Gateway {
     /// `http://127.0.0.1:PORT` (`https://` when the config has `server.tls`).
