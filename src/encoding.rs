@@ -8,8 +8,8 @@ use std::io::Write;
 use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use http::Response;
 use http::header::{self, HeaderMap, HeaderValue};
+use http::{Response, StatusCode};
 use http_body_util::Full;
 
 use crate::snapshot::Snapshot;
@@ -40,12 +40,16 @@ pub fn gzip(data: &[u8]) -> Bytes {
 }
 
 /// Turns a 200 answer of `/widgets.json` that is the snapshot's whole document (not a client's
-/// allow-list view) into its gzip form when the client accepts it; either way the answer varies
-/// with `Accept-Encoding`.
-pub fn widgets_json(snap: &Snapshot, request: &HeaderMap, resp: &mut Response<Full<Bytes>>) {
+/// allow-list view) into its gzip form when `gzipped` (the client accepts it); either way, and
+/// on a `304 Not Modified` too, the answer varies with `Accept-Encoding`.
+pub fn widgets_json(snap: &Snapshot, gzipped: bool, resp: &mut Response<Full<Bytes>>) {
+    let status = resp.status();
+    if status != StatusCode::OK && status != StatusCode::NOT_MODIFIED {
+        return;
+    }
     resp.headers_mut()
         .append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    if accepts_gzip(request) {
+    if gzipped && status == StatusCode::OK {
         let body = snap
             .widgets_json_gzip
             .get_or_init(|| gzip(&snap.widgets_json))

@@ -24,6 +24,14 @@ pub fn strong(bytes: &[u8]) -> HeaderValue {
     HeaderValue::from_str(&tag).expect("a quoted hex string is a valid header value")
 }
 
+/// The tag of the gzip form of what `tag` names: the same opaque string with `-gzip` inside
+/// the quotes. The compressed bytes are made lazily, so the tag is derived, not hashed.
+pub fn gzip_variant(tag: &HeaderValue) -> HeaderValue {
+    let text = tag.to_str().unwrap_or_default().trim_end_matches('"');
+    HeaderValue::from_str(&format!("{text}-gzip\""))
+        .expect("a quoted hex string is a valid header value")
+}
+
 /// The ETag of `body` served at `path`, for widgets.json and apps.json: the snapshot's own
 /// (computed at load) when `body` is its document, else computed now (a client key's filtered
 /// view of the documents has its own content, so its own tag).

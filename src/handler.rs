@@ -20,7 +20,7 @@ use crate::metrics;
 use crate::request_id;
 use crate::snapshot::{RESERVED_PATHS, Snapshot};
 use crate::source::Reply;
-use crate::{etag, health};
+use crate::{encoding, etag, health};
 
 /// Answers one request from `snap` (the snapshot current when the request arrived; a reload
 /// meanwhile does not change it) for a client at `peer`.
@@ -59,6 +59,7 @@ where
         Ok(Caller::Client(client)) => client.view.is_none(),
         Err(_) => false,
     };
+    let gzipped = whole_catalog && path == "/widgets.json" && encoding::accepts_gzip(headers);
     let mut resp = match admitted {
         Err(rejection) => rejection.into_response(),
         Ok(caller) => match route(&req, body, snap, &caller).await {
@@ -66,6 +67,11 @@ where
                 let tag = match *req.method() {
                     Method::GET | Method::HEAD => etag::of_reply(snap, &path, &reply.body),
                     _ => None,
+                };
+                // The gzip form is another representation, so it has a tag of its own.
+                let tag = match tag {
+                    Some(_) if gzipped => Some(snap.widgets_etag_gzip.clone()),
+                    tag => tag,
                 };
                 let mut resp = ok(reply, cache);
                 if let Some(tag) = tag {
@@ -81,8 +87,8 @@ where
             }
         },
     };
-    if whole_catalog && path == "/widgets.json" && resp.status() == StatusCode::OK {
-        crate::encoding::widgets_json(snap, headers, &mut resp);
+    if whole_catalog && path == "/widgets.json" {
+        encoding::widgets_json(snap, gzipped, &mut resp);
     }
     let elapsed = started.elapsed();
     metrics::request(route_label, resp.status().as_u16(), elapsed);

@@ -75,6 +75,8 @@ pub struct Snapshot {
     pub inputs: Inputs,
     /// The strong ETag of `widgets_json`.
     pub widgets_etag: HeaderValue,
+    /// The strong ETag of its gzip form (another representation, so another tag).
+    pub widgets_etag_gzip: HeaderValue,
     /// The strong ETag of `apps_json`.
     pub apps_etag: HeaderValue,
     /// State that outlives this snapshot, shared with the snapshots before and after it.
@@ -220,13 +222,15 @@ pub fn build(config: Config, shared: &Arc<Shared>, diags: &mut Diagnostics) -> O
     }
     let widgets_json = Bytes::from(serde_json::to_vec(&widgets).ok()?);
     let apps_json = Bytes::from(serde_json::to_vec(&apps).ok()?);
+    let widgets_etag = etag::strong(&widgets_json);
     Some(Snapshot {
         live: live_routes(&config, diags),
         cors: Cors::new(&config.server.cors_origins),
         auth,
         tls,
         server: config.server.clone(),
-        widgets_etag: etag::strong(&widgets_json),
+        widgets_etag_gzip: etag::gzip_variant(&widgets_etag),
+        widgets_etag,
         apps_etag: etag::strong(&apps_json),
         widgets_json,
         apps_json,

@@ -311,3 +311,79 @@ async fn http2_prior_knowledge_is_served() {
     assert_eq!(resp.version(), reqwest::Version::HTTP_2);
     assert_eq!(resp.status(), 200);
 }
+
+/// `GET path` with the given request headers, by a client that never decompresses.
+async fn raw_get(gw: &Gateway, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let client = reqwest::Client::builder()
+        .no_gzip()
+        .build()
+        .expect("client");
+    let mut req = client.get(gw.url(path));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    req.send().await.expect("request reaches the gateway")
+}
+
+fn header<'a>(resp: &'a reqwest::Response, name: &str) -> &'a str {
+    resp.headers()
+        .get(name)
+        .map_or("", |v| v.to_str().expect("ascii header"))
+}
+
+#[tokio::test]
+async fn widgets_json_is_gzipped_for_browsers_with_a_tag_of_its_own() {
+    use std::io::Read;
+
+    let gw = every_source().await;
+    let plain = raw_get(&gw, "/widgets.json", &[]).await;
+    assert_eq!(plain.status(), 200);
+    assert_eq!(header(&plain, "content-encoding"), "");
+    let plain_tag = header(&plain, "etag").to_string();
+    let plain_body = plain.bytes().await.expect("body");
+
+    let browser = [("Accept-Encoding", "gzip, deflate, br, zstd")];
+    let zipped = raw_get(&gw, "/widgets.json", &browser).await;
+    assert_eq!(zipped.status(), 200);
+    assert_eq!(header(&zipped, "content-encoding"), "gzip");
+    let vary: Vec<_> = zipped.headers().get_all("vary").iter().collect();
+    assert!(
+        vary.iter().any(|v| v.as_bytes() == b"Accept-Encoding"),
+        "{vary:?}"
+    );
+    let zipped_tag = header(&zipped, "etag").to_string();
+    assert_ne!(
+        zipped_tag, plain_tag,
+        "two representations, two strong tags"
+    );
+    let compressed = zipped.bytes().await.expect("body");
+    assert!(
+        compressed.len() < plain_body.len(),
+        "{} bytes",
+        compressed.len()
+    );
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&compressed[..])
+        .read_to_end(&mut unzipped)
+        .expect("a gzip stream");
+    assert_eq!(unzipped, plain_body, "the same document");
+
+    // Each representation revalidates against its own tag.
+    let again = raw_get(
+        &gw,
+        "/widgets.json",
+        &[browser[0], ("If-None-Match", &zipped_tag)],
+    )
+    .await;
+    assert_eq!(again.status(), 304);
+    assert_eq!(header(&again, "etag"), zipped_tag);
+    assert!(again.bytes().await.expect("body").is_empty());
+    let other = raw_get(&gw, "/widgets.json", &[("If-None-Match", &zipped_tag)]).await;
+    assert_eq!(
+        other.status(),
+        200,
+        "the gzip tag does not name the plain bytes"
+    );
+    let refused = raw_get(&gw, "/widgets.json", &[("Accept-Encoding", "gzip;q=0")]).await;
+    assert_eq!(header(&refused, "content-encoding"), "");
+}
