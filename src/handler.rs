@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::header::{self, HeaderValue};
+use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 
@@ -43,11 +43,13 @@ where
         request_id::set(&mut resp, &id);
         return resp;
     }
-    let path = req.uri().path().to_string();
-    let route_label = route_label(&path, snap);
+    // A Uri clone shares its bytes: the path outlives the borrows of `req` below.
+    let uri = req.uri().clone();
+    let path = uri.path();
+    let route_label = route_label(path, snap);
     let admitted = gate::admit(&req, snap, peer);
     if admitted.is_ok()
-        && let Some(live) = snap.live.get(&path)
+        && let Some(live) = snap.live.get(path)
         && live::is_upgrade(&req)
     {
         let live = live.clone();
@@ -65,7 +67,7 @@ where
         Ok(caller) => match route(&req, body, snap, &caller).await {
             Ok((reply, cache)) => {
                 let tag = match *req.method() {
-                    Method::GET | Method::HEAD => etag::of_reply(snap, &path, &reply.body),
+                    Method::GET | Method::HEAD => etag::of_reply(snap, path, &reply.body),
                     _ => None,
                 };
                 // The gzip form is another representation, so it has a tag of its own.
@@ -189,8 +191,10 @@ fn ok(reply: Reply, cache: Option<CacheStatus>) -> Response<Full<Bytes>> {
         HeaderValue::from_static(reply.content_type),
     );
     if let Some(status) = cache {
-        resp.headers_mut()
-            .insert("x-cache", HeaderValue::from_static(status.as_str()));
+        resp.headers_mut().insert(
+            HeaderName::from_static("x-cache"),
+            HeaderValue::from_static(status.as_str()),
+        );
     }
     resp
 }

@@ -152,7 +152,8 @@ impl Conn {
             let limiters = limiters.clone();
             async move {
                 let origin = req.headers().get(ORIGIN).cloned();
-                let path = req.uri().path().to_string();
+                // Kept for the timeout's log line; a Uri clone shares its bytes.
+                let uri = req.uri().clone();
                 let limit = snap.server.limits.request_timeout;
                 // Boxed: the handler's future is several KB, and hyper keeps the service
                 // future inline in every connection and moves it per request.
@@ -166,7 +167,7 @@ impl Conn {
                 let resp = match tokio::time::timeout(limit, answer).await {
                     Ok(resp) => resp,
                     Err(_) => {
-                        tracing::warn!(path, "request timed out");
+                        tracing::warn!(path = uri.path(), "request timed out");
                         let mut resp = ApiError::request_timeout(limit).into_response();
                         let mut request = HeaderMap::new();
                         if let Some(origin) = origin {
