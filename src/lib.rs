@@ -38,6 +38,8 @@ pub mod template;
 pub mod tls;
 pub mod upstream;
 pub mod yaml;
+#[cfg(target_os = "linux")]
+pub mod zerocopy;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -129,6 +129,8 @@ impl Conn {
     async fn run(self, stream: TcpStream) {
         let _ = stream.set_nodelay(true);
         let Some(acceptor) = self.store.load().tls.clone() else {
+            #[cfg(target_os = "linux")]
+            let stream = crate::zerocopy::SendfileStream::new(stream);
             self.serve(stream).await;
             return;
         };

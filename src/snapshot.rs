@@ -220,8 +220,8 @@ pub fn build(config: Config, shared: &Arc<Shared>, diags: &mut Diagnostics) -> O
     if diags.has_errors() {
         return None;
     }
-    let widgets_json = Bytes::from(serde_json::to_vec(&widgets).ok()?);
-    let apps_json = Bytes::from(serde_json::to_vec(&apps).ok()?);
+    let widgets_json = document(serde_json::to_vec(&widgets).ok()?);
+    let apps_json = document(serde_json::to_vec(&apps).ok()?);
     let widgets_etag = etag::strong(&widgets_json);
     Some(Snapshot {
         live: live_routes(&config, diags),
@@ -378,4 +378,13 @@ fn served_paths(config: &Config, diags: &mut Diagnostics) -> HashSet<String> {
 /// Lower-case hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// widgets.json or apps.json as served: on Linux kept where plain TCP connections send it
+/// without copying ([`crate::zerocopy`]).
+fn document(bytes: Vec<u8>) -> Bytes {
+    #[cfg(target_os = "linux")]
+    return crate::zerocopy::share(bytes);
+    #[cfg(not(target_os = "linux"))]
+    return Bytes::from(bytes);
 }

@@ -387,3 +387,67 @@ async fn widgets_json_is_gzipped_for_browsers_with_a_tag_of_its_own() {
     let refused = raw_get(&gw, "/widgets.json", &[("Accept-Encoding", "gzip;q=0")]).await;
     assert_eq!(header(&refused, "content-encoding"), "");
 }
+
+/// A widgets.json of about 2 MB: far larger than a socket's buffer, so it is sent in many
+/// partial writes, and large enough to be sent from memory without a copy (src/zerocopy.rs).
+fn big_catalog() -> String {
+    let mut yaml = String::from("widgets:\n");
+    for i in 0..200 {
+        let words = format!("widget {i} says ").repeat(700);
+        yaml.push_str(&format!(
+            "  w{i}:\n    name: W{i}\n    description: \"{words}\"\n    type: markdown\n    static: hi\n"
+        ));
+    }
+    yaml
+}
+
+#[tokio::test]
+async fn a_large_widgets_json_arrives_whole_to_slow_and_concurrent_readers() {
+    use std::io::Read;
+
+    let gw = Gateway::from_yaml(&big_catalog(), &[]).await;
+    let zipped = raw_get(&gw, "/widgets.json", &[("Accept-Encoding", "gzip")]).await;
+    let mut expected = Vec::new();
+    flate2::read::GzDecoder::new(&zipped.bytes().await.expect("body")[..])
+        .read_to_end(&mut expected)
+        .expect("a gzip stream");
+    let doc: Value = serde_json::from_slice(&expected).expect("JSON");
+    assert_eq!(doc.as_object().expect("object").len(), 200);
+    assert!(expected.len() > 2_000_000, "{} bytes", expected.len());
+
+    // Eight at once over HTTP/1.1, one of them reading slowly, and one over HTTP/2.
+    let mut readers = Vec::new();
+    for n in 0..8 {
+        let url = gw.url("/widgets.json");
+        readers.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .no_gzip()
+                .build()
+                .expect("client");
+            let mut resp = client.get(url).send().await.expect("request");
+            assert_eq!(resp.status(), 200);
+            let mut body = Vec::new();
+            while let Some(chunk) = resp.chunk().await.expect("chunk") {
+                body.extend_from_slice(&chunk);
+                if n == 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                }
+            }
+            body
+        }));
+    }
+    for reader in readers {
+        assert!(reader.await.expect("reader") == expected, "the same bytes");
+    }
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .no_gzip()
+        .build()
+        .expect("client");
+    let resp = h2.get(gw.url("/widgets.json")).send().await.expect("h2");
+    assert_eq!(resp.version(), reqwest::Version::HTTP_2);
+    assert!(
+        resp.bytes().await.expect("body") == expected,
+        "the same bytes over h2"
+    );
+}
