@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Duration, Local, Months, NaiveDate};
+use chrono::{Local, NaiveDate};
 use minijinja::Value;
 
 use crate::config::params::{ParamDef, ParamKind};
@@ -47,9 +47,53 @@ pub fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-/// The template variables for `params` given the request's `input`.
+/// Variables every template may read without declaring a param: what Workspace adds to a
+/// widget's request by itself (contract §2.3). `theme` is `dark` or `light` (`dark` when
+/// missing or anything else); `raw` is `true` when Workspace asks for the raw data view. A
+/// declared param of the same name takes precedence.
+pub const IMPLICIT: &[&str] = &["theme", "raw"];
+
+/// The names templates of a widget with `params` may read: its params, then [`IMPLICIT`].
+pub fn template_names(params: &[ParamDef]) -> Vec<&str> {
+    let mut names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+    names.extend(
+        IMPLICIT
+            .iter()
+            .filter(|n| !params.iter().any(|p| p.name == **n)),
+    );
+    names
+}
+
+/// The value of the implicit variable `name` (one of [`IMPLICIT`]) in `input`.
+fn implicit(name: &str, input: &Input) -> Value {
+    let given = match input {
+        Input::Query(pairs) => pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str()),
+        Input::Body(map) => match map.get(name) {
+            Some(serde_json::Value::String(s)) => Some(s.as_str()),
+            Some(serde_json::Value::Bool(true)) => Some("true"),
+            _ => None,
+        },
+    };
+    match name {
+        "theme" => Value::from(if given == Some("light") {
+            "light"
+        } else {
+            "dark"
+        }),
+        _ => Value::from(given == Some("true")),
+    }
+}
+
+/// The template variables for `params` given the request's `input`, with [`IMPLICIT`] ones.
 pub fn bind(params: &[ParamDef], input: &Input) -> Result<BTreeMap<String, Value>, String> {
     let mut vars = BTreeMap::new();
+    for name in IMPLICIT {
+        vars.insert((*name).to_string(), implicit(name, input));
+    }
     for p in params {
         let value = match input {
             Input::Query(pairs) => match pairs.iter().rev().find(|(k, _)| *k == p.name) {
@@ -156,22 +200,7 @@ fn scalar(p: &ParamDef, text: &str) -> Result<Value, String> {
 /// Resolves a `$currentDate±N<unit>` modifier to `YYYY-MM-DD` (today in the server's zone).
 pub fn resolve_date(text: &str) -> Option<String> {
     let (n, unit) = parse_date_modifier(text)?;
-    let now = Local::now().naive_local();
-    let date: NaiveDate = match unit {
-        'h' => (now + Duration::hours(n)).date(),
-        'd' => now.date() + Duration::days(n),
-        'w' => now.date() + Duration::weeks(n),
-        'M' | 'y' => {
-            let months = if unit == 'y' { n * 12 } else { n };
-            let m = Months::new(u32::try_from(months.unsigned_abs()).ok()?);
-            if months < 0 {
-                now.date().checked_sub_months(m)?
-            } else {
-                now.date().checked_add_months(m)?
-            }
-        }
-        _ => return None,
-    };
+    let date = crate::clock::shifted(Local::now(), n, unit)?.date_naive();
     Some(date.format("%Y-%m-%d").to_string())
 }
 
@@ -188,6 +217,7 @@ fn shorten(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Months;
 
     fn param(name: &str, kind: ParamKind, multi: bool, default: serde_json::Value) -> ParamDef {
         ParamDef {

@@ -12,6 +12,7 @@ pub mod args;
 pub mod auth;
 pub mod body;
 pub mod cache;
+pub mod clock;
 pub mod config;
 pub mod cors;
 pub mod diag;

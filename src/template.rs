@@ -28,6 +28,9 @@ impl Default for Templates {
                 AutoEscape::None
             }
         });
+        env.add_function("now", |format: Option<String>, shift: Option<String>| {
+            crate::clock::now(format.as_deref(), shift.as_deref())
+        });
         Templates { env }
     }
 }
@@ -38,13 +41,15 @@ impl Templates {
         self.env.add_template_owned(name, source)
     }
 
-    /// Variables template `name` reads without defining them.
+    /// Variables template `name` reads without defining them (functions such as `now` and
+    /// `range` are defined).
     pub fn undeclared(&self, name: &str) -> Vec<String> {
         let mut vars: Vec<String> = self
             .env
             .get_template(name)
             .map(|t| t.undeclared_variables(false).into_iter().collect())
             .unwrap_or_default();
+        vars.retain(|v| !self.env.globals().any(|(global, _)| global == v));
         vars.sort();
         vars
     }

@@ -246,7 +246,7 @@ fn the_readme_accounts_for_every_catalogue_widget_and_at_least_70_are_reproduced
     );
     let reproduced = same.len() + different.len();
     assert!(reproduced >= 70, "only {reproduced} reproduced");
-    assert_eq!((same.len(), different.len(), left_out.len()), (43, 31, 5));
+    assert_eq!((same.len(), different.len(), left_out.len()), (52, 22, 5));
     let text =
         std::fs::read_to_string(root().join("examples/reference/README.md")).expect("README");
     assert!(text.contains(&format!(
@@ -687,6 +687,18 @@ async fn basic_types_answer_the_references_data() {
         dates.windows(2).all(|d| d[0] > d[1]),
         "newest first: {dates:?}"
     );
+    // Dated an hour apart back from now, in ISO 8601 with microseconds.
+    let now = chrono::Local::now().naive_local();
+    for (hours, date) in (1..).zip(&dates) {
+        let at = chrono::NaiveDateTime::parse_from_str(date, "%Y-%m-%dT%H:%M:%S%.6f")
+            .unwrap_or_else(|e| panic!("`{date}`: {e}"));
+        let ago = now - at;
+        assert!(
+            ago >= chrono::Duration::hours(hours)
+                && ago <= chrono::Duration::hours(hours) + chrono::Duration::seconds(5),
+            "`{date}` is {hours} h before {now}"
+        );
+    }
     let science = gw.json("/sample_newsfeed?category=science&limit=10").await;
     assert_eq!(
         science
@@ -713,27 +725,36 @@ async fn basic_types_answer_the_references_data() {
     );
 }
 
+/// The local time `text` (`%Y-%m-%d %H:%M:%S`), asserting it lies in [`from`, `to`] after
+/// both are rounded down with `floor`.
+fn assert_time_between(
+    text: &str,
+    from: chrono::NaiveDateTime,
+    to: chrono::NaiveDateTime,
+    floor: impl Fn(chrono::NaiveDateTime) -> chrono::NaiveDateTime,
+) {
+    let at = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+        .unwrap_or_else(|e| panic!("`{text}` is not a time: {e}"));
+    assert!(
+        floor(from) <= at && at <= floor(to),
+        "{at} not in {from}..{to}"
+    );
+}
+
 #[tokio::test]
-async fn settings_widgets_keep_the_references_titles() {
+async fn settings_widgets_answer_the_references_titles_and_clock() {
+    use chrono::Timelike;
+
     let apis = llama().await;
     let gw = serve(&apis).await;
+    let seconds = |t: chrono::NaiveDateTime| t.with_nanosecond(0).expect("time");
+    let minutes = |t: chrono::NaiveDateTime| seconds(t).with_second(0).expect("time");
+    let tail = "\n\nBackend data schedule: Every minute\n\nThis timestamp is controlled by the backend data schedule, not request time.";
     for (path, title) in [
         ("/markdown_widget_with_stale_time", "# Stale 10s Time"),
         (
             "/markdown_widget_with_short_refetch_interval",
             "# Short 5s Refetch Interval",
-        ),
-        (
-            "/markdown_widget_with_cron_refetch_interval",
-            "# Cron Refetch Interval",
-        ),
-        (
-            "/markdown_widget_with_data_update_display_only",
-            "# Data Update Display Only",
-        ),
-        (
-            "/markdown_widget_with_cron_refetch_only",
-            "# Cron Refetch Only",
         ),
         (
             "/markdown_widget_with_refetch_interval_and_shorter_stale_time",
@@ -745,23 +766,55 @@ async fn settings_widgets_keep_the_references_titles() {
             "# Short 5s Refetch Interval and Run Button",
         ),
     ] {
+        let from = chrono::Local::now().naive_local();
         let md = gw.json(path).await;
+        let to = chrono::Local::now().naive_local();
         let md = md.as_str().expect("markdown");
-        assert!(md.starts_with(&format!("{title}\n\n")), "{path}: {md}");
-        assert!(
-            md.contains("no clock"),
-            "{path} says why there is no timestamp"
-        );
+        let time = md
+            .strip_prefix(&format!("{title}\n\n"))
+            .unwrap_or_else(|| panic!("{path}: {md}"));
+        assert_time_between(time, from, to, seconds);
     }
+    for (path, title) in [
+        (
+            "/markdown_widget_with_cron_refetch_interval",
+            "# Cron Refetch Interval",
+        ),
+        (
+            "/markdown_widget_with_cron_refetch_only",
+            "# Cron Refetch Only",
+        ),
+    ] {
+        let from = chrono::Local::now().naive_local();
+        let md = gw.json(path).await;
+        let to = chrono::Local::now().naive_local();
+        let md = md.as_str().expect("markdown");
+        let time = md
+            .strip_prefix(&format!("{title}\n\nData updated at: "))
+            .and_then(|rest| rest.strip_suffix(tail))
+            .unwrap_or_else(|| panic!("{path}: {md}"));
+        assert_time_between(time, from, to, minutes);
+    }
+    // The last 10:00: today's from ten o'clock on, else yesterday's.
+    let ten = |t: chrono::NaiveDateTime| {
+        let day = if t.hour() >= 10 {
+            t.date()
+        } else {
+            t.date() - chrono::Days::new(1)
+        };
+        day.and_hms_opt(10, 0, 0).expect("time")
+    };
+    let from = chrono::Local::now().naive_local();
     let daily = gw
         .json("/markdown_widget_with_data_update_display_only")
         .await;
-    assert!(
-        daily
-            .as_str()
-            .expect("markdown")
-            .contains("Backend data schedule: Every day at 10:00")
-    );
+    let to = chrono::Local::now().naive_local();
+    let daily = daily.as_str().expect("markdown");
+    let time = daily
+        .strip_prefix("# Data Update Display Only\n\nData updated at: ")
+        .and_then(|rest| rest.strip_suffix(&tail.replace("Every minute", "Every day at 10:00")))
+        .unwrap_or_else(|| panic!("{daily}"));
+    assert_time_between(time, from, to, ten);
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 mod common;
 
+use chrono::Timelike;
 use common::{Gateway, root};
 use serde_json::{Value, json};
 
@@ -449,5 +450,82 @@ async fn a_large_widgets_json_arrives_whole_to_slow_and_concurrent_readers() {
     assert!(
         resp.bytes().await.expect("body") == expected,
         "the same bytes over h2"
+    );
+}
+
+#[tokio::test]
+async fn templates_read_workspaces_theme_and_raw_unless_a_param_takes_the_name() {
+    let gw = Gateway::from_yaml(
+        "widgets:
+  looks:
+    name: Looks
+    description: Theme and raw view
+    type: markdown
+    template: '{{ theme }}/{% if raw %}raw{% else %}view{% endif %}'
+  declared:
+    name: Declared
+    description: A param named theme
+    type: markdown
+    params: [{ paramName: theme, value: sepia, type: text }]
+    template: '{{ theme }}'
+",
+        &[],
+    )
+    .await;
+    for (query, expected) in [
+        ("", "dark/view"),
+        ("?theme=light&raw=true", "light/raw"),
+        ("?theme=<b>&raw=yes", "dark/view"),
+    ] {
+        assert_eq!(
+            gw.json(&format!("/looks{query}")).await,
+            json!(expected),
+            "{query}"
+        );
+    }
+    assert_eq!(gw.json("/declared").await, json!("sepia"));
+    assert_eq!(gw.json("/declared?theme=light").await, json!("light"));
+}
+
+#[tokio::test]
+async fn templates_read_the_clock_with_now() {
+    let gw = Gateway::from_yaml(
+        "widgets:
+  clock:
+    name: Clock
+    description: The server's time
+    type: markdown
+    template: '{{ now() }}|{{ now(\"%Y-%m-%d\") }}|{{ now(\"%Y-%m-%d\", \"-1d\") }}'
+  broken:
+    name: Broken
+    description: A format strftime does not know
+    type: markdown
+    template: '{{ now(\"%Q\") }}'
+",
+        &[],
+    )
+    .await;
+    let before = chrono::Local::now();
+    let text = gw.json("/clock").await;
+    let after = chrono::Local::now();
+    let parts: Vec<&str> = text.as_str().expect("a string").split('|').collect();
+    let at = chrono::NaiveDateTime::parse_from_str(parts[0], "%Y-%m-%d %H:%M:%S").expect("a time");
+    assert!(
+        at >= before.naive_local().with_nanosecond(0).expect("time") && at <= after.naive_local(),
+        "{at} between {before} and {after}"
+    );
+    assert_eq!(parts[1], at.format("%Y-%m-%d").to_string());
+    let yesterday = at.date() - chrono::Days::new(1);
+    assert_eq!(parts[2], yesterday.format("%Y-%m-%d").to_string());
+
+    let resp = gw.get("/broken").await;
+    assert_eq!(resp.status(), 500);
+    let body: Value = resp.json().await.expect("JSON");
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("now(): `%Q` is not a strftime format"),
+        "{body}"
     );
 }

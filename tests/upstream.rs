@@ -708,3 +708,29 @@ async fn a_form_submit_route_posts_its_inputs_upstream() {
     let body: Value = serde_json::from_slice(&call.body).expect("json body");
     assert_eq!(body, json!({"name": "Grace", "kinds": ["stocks", "bonds"]}));
 }
+
+#[tokio::test]
+async fn workspaces_theme_and_raw_reach_upstream_templates_without_a_param() {
+    let up = Upstream::start(|_| rows()).await;
+    let gw = widgets(
+        &up.base,
+        "  rows:
+    name: Rows
+    description: Rows from the API
+    type: table
+    upstream: { provider: api, path: /quote, query: { colors: '{{ theme }}', full: '{{ raw }}' } }
+",
+    )
+    .await;
+    assert_eq!(gw.get("/rows?theme=light&raw=true").await.status(), 200);
+    assert_eq!(gw.get("/rows").await.status(), 200);
+    let seen = up.seen();
+    assert_eq!(seen[0].param("colors").as_deref(), Some("light"));
+    assert_eq!(seen[0].param("full").as_deref(), Some("true"));
+    assert_eq!(
+        seen[1].param("colors").as_deref(),
+        Some("dark"),
+        "Workspace's default"
+    );
+    assert_eq!(seen[1].param("full").as_deref(), Some("false"));
+}

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use crate::args;
 use crate::diag::Diagnostics;
 use crate::error::ApiError;
 use crate::openbb::shape;
@@ -36,7 +37,7 @@ pub fn compile(
     let unknown: Vec<String> = templates
         .undeclared(&name)
         .into_iter()
-        .filter(|v| !target.params.iter().any(|p| &p.name == v) && !is_builtin(v))
+        .filter(|v| !args::template_names(target.params).contains(&v.as_str()) && !is_builtin(v))
         .collect();
     if !unknown.is_empty() {
         let declared: Vec<&str> = target.params.iter().map(|p| p.name.as_str()).collect();

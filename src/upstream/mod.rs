@@ -82,7 +82,7 @@ pub fn compile(
         );
         return None;
     };
-    let params: Vec<&str> = cx.params.iter().map(|p| p.name.as_str()).collect();
+    let params = crate::args::template_names(cx.params);
     let mut with_data = params.clone();
     with_data.push("data");
     let mut ok = true;
