@@ -98,7 +98,9 @@ fn static_binary() -> Option<&'static Path> {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     let binary = BINARY.get_or_init(|| {
         let started = Instant::now();
-        let dir = scratch("first-build");
+        // Per process: nextest runs each test in a process of its own, and two of them must
+        // not clear each other's folder (cargo itself serialises the builds).
+        let dir = scratch(&format!("first-build-{}", std::process::id()));
         // The test proves which files the image needs, not how fast the binary is: without
         // fat LTO the static build takes a fraction of the time on CI's two cores.
         let out = Command::new(root().join("scripts/image-rootfs"))
