@@ -64,6 +64,17 @@ pub fn template_names(params: &[ParamDef]) -> Vec<&str> {
     names
 }
 
+/// The [`IMPLICIT`] variables a widget with `params` must bind: those its templates read
+/// (`reads`) and no param declares. Binding only these keeps an unused `theme` out of upstream
+/// cache keys, so dark and light dashboards share cached answers.
+pub fn implicit_used(params: &[ParamDef], reads: impl Fn(&str) -> bool) -> Vec<&'static str> {
+    IMPLICIT
+        .iter()
+        .copied()
+        .filter(|n| !params.iter().any(|p| p.name == *n) && reads(n))
+        .collect()
+}
+
 /// The value of the implicit variable `name` (one of [`IMPLICIT`]) in `input`.
 fn implicit(name: &str, input: &Input) -> Value {
     let given = match input {
@@ -88,10 +99,15 @@ fn implicit(name: &str, input: &Input) -> Value {
     }
 }
 
-/// The template variables for `params` given the request's `input`, with [`IMPLICIT`] ones.
-pub fn bind(params: &[ParamDef], input: &Input) -> Result<BTreeMap<String, Value>, String> {
+/// The template variables for `params` given the request's `input`, with the `implicit_names`
+/// ones (see [`implicit_used`]).
+pub fn bind(
+    params: &[ParamDef],
+    implicit_names: &[&str],
+    input: &Input,
+) -> Result<BTreeMap<String, Value>, String> {
     let mut vars = BTreeMap::new();
-    for name in IMPLICIT {
+    for name in implicit_names {
         vars.insert((*name).to_string(), implicit(name, input));
     }
     for p in params {
@@ -236,15 +252,18 @@ mod tests {
             param("s", ParamKind::Text, true, serde_json::json!("AAPL")),
         ];
         let q = parse_query(Some("n=7&s=AAPL%2CMSFT&theme=dark"));
-        let v = Value::from(bind(&params, &Input::Query(q)).expect("binds"));
+        let v = Value::from(bind(&params, IMPLICIT, &Input::Query(q)).expect("binds"));
         assert_eq!(v.get_attr("n").expect("n").as_i64(), Some(7));
         assert!(v.get_attr("b").expect("b").is_true());
         assert_eq!(v.get_attr("s").expect("s").to_string(), "AAPL,MSFT");
-        assert!(bind(&params, &Input::from_query(Some("n=abc"))).is_err());
+        assert_eq!(v.get_attr("theme").expect("theme").to_string(), "dark");
+        assert!(!v.get_attr("raw").expect("raw").is_true());
+        assert!(bind(&params, &[], &Input::from_query(Some("n=abc"))).is_err());
         let body = serde_json::json!({"n": 3, "s": ["A", "B"], "b": "false"});
         let v = Value::from(
             bind(
                 &params,
+                &[],
                 &Input::Body(body.as_object().expect("object").clone()),
             )
             .expect("binds"),

@@ -54,6 +54,15 @@ impl Templates {
         vars
     }
 
+    /// Whether template `name`, or any named `name:…` (an upstream widget's parts), reads `var`.
+    pub fn reads(&self, name: &str, var: &str) -> bool {
+        let parts = format!("{name}:");
+        self.env
+            .templates()
+            .filter(|(t, _)| *t == name || t.starts_with(&parts))
+            .any(|(t, _)| self.undeclared(t).iter().any(|v| v == var))
+    }
+
     /// Renders template `name` with `ctx`.
     pub fn render(&self, name: &str, ctx: Value) -> Result<String, minijinja::Error> {
         self.env.get_template(name)?.render(ctx)

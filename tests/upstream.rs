@@ -734,3 +734,30 @@ async fn workspaces_theme_and_raw_reach_upstream_templates_without_a_param() {
     );
     assert_eq!(seen[1].param("full").as_deref(), Some("false"));
 }
+
+#[tokio::test]
+async fn theme_splits_the_cache_only_for_widgets_that_read_it() {
+    let up = Upstream::start(|_| rows()).await;
+    let themed = "  themed:
+    name: Themed
+    description: Colours follow the theme
+    type: table
+    upstream: { provider: api, path: /quote, query: { colors: '{{ theme }}' } }
+    cache: 60s
+";
+    let gw = widgets(&up.base, &format!("{TABLE}    cache: 60s\n{themed}")).await;
+    for (theme, expected) in [("dark", "miss"), ("light", "hit")] {
+        let resp = gw.get(&format!("/rows?theme={theme}")).await;
+        assert_eq!(resp.headers()["x-cache"], expected, "/rows, {theme}");
+    }
+    assert_eq!(
+        up.calls(),
+        1,
+        "a widget that ignores the theme shares one answer"
+    );
+    for (theme, expected) in [("dark", "miss"), ("light", "miss"), ("light", "hit")] {
+        let resp = gw.get(&format!("/themed?theme={theme}")).await;
+        assert_eq!(resp.headers()["x-cache"], expected, "/themed, {theme}");
+    }
+    assert_eq!(up.calls(), 3);
+}

@@ -45,6 +45,8 @@ pub enum Answer {
         name: String,
         /// The params it reads.
         params: Vec<ParamDef>,
+        /// The implicit variables it reads (`theme`, `raw`).
+        implicit: Vec<&'static str>,
     },
     /// Files a multi-file viewer selects by name.
     Files {
@@ -186,8 +188,12 @@ impl Endpoint {
     ) -> Result<(Reply, Option<CacheStatus>), ApiError> {
         let (reply, cache) = match &self.answer {
             Answer::Fixed(reply) => (reply.clone(), None),
-            Answer::Template { name, params } => {
-                let vars = args::bind(params, input).map_err(ApiError::bad_request)?;
+            Answer::Template {
+                name,
+                params,
+                implicit,
+            } => {
+                let vars = args::bind(params, implicit, input).map_err(ApiError::bad_request)?;
                 let text = templates
                     .render(name, minijinja::Value::from(vars))
                     .map_err(|e| {
@@ -203,13 +209,14 @@ impl Endpoint {
                 )
             }
             Answer::Files { files, params } => {
-                let vars = args::bind(params, input).map_err(ApiError::bad_request)?;
+                let vars = args::bind(params, &[], input).map_err(ApiError::bad_request)?;
                 let selection = vars.get(&files.param).cloned().unwrap_or_default();
                 (json_reply(&files.answer(&selection)), None)
             }
             Answer::Udf { udf, part } => (udf.answer(*part, input, templates).await?, None),
             Answer::Upstream { call, params } => {
-                let vars = args::bind(params, input).map_err(ApiError::bad_request)?;
+                let vars =
+                    args::bind(params, call.implicit(), input).map_err(ApiError::bad_request)?;
                 call.respond(templates, vars).await?
             }
         };

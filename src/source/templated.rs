@@ -65,6 +65,7 @@ pub fn compile(
         return None;
     }
     Some(Answer::Template {
+        implicit: args::implicit_used(target.params, |v| templates.reads(&name, v)),
         name,
         params: target.params.to_vec(),
     })

@@ -277,7 +277,7 @@ impl Udf {
                             "to".into(),
                             json!(bound("to").unwrap_or_else(|| chrono::Utc::now().timestamp())),
                         );
-                        let vars = crate::args::bind(params, &Input::Body(request))
+                        let vars = crate::args::bind(params, &[], &Input::Body(request))
                             .map_err(ApiError::bad_request)?;
                         let (reply, _) = call.respond(templates, vars).await?;
                         let mut list: Vec<Bar> = serde_json::from_slice(&reply.body).map_err(|e| {

@@ -58,6 +58,7 @@ pub struct Upstream {
     ttl: Option<Duration>,
     cache: Arc<AnswerCache>,
     key_prefix: String,
+    implicit: Vec<&'static str>,
 }
 
 /// Compiles `def`; problems go to `diags`.
@@ -245,10 +246,16 @@ pub fn compile(
         ttl,
         cache: cx.scope.cache.clone(),
         key_prefix,
+        implicit: crate::args::implicit_used(cx.params, |v| templates.reads(&cx.name, v)),
     })
 }
 
 impl Upstream {
+    /// The implicit variables (`theme`, `raw`) this widget's templates read.
+    pub fn implicit(&self) -> &[&'static str] {
+        &self.implicit
+    }
+
     /// Answers a request with bound `vars`.
     pub async fn respond(
         &self,
