@@ -33,19 +33,22 @@ pub const AUTH: &[&str] = &["header", "query_param", "keys", "rate_limit"];
 /// Keys of an entry of `auth.keys` written as a mapping.
 pub const AUTH_KEY: &[&str] = &["name", "key", "rate_limit", "widgets"];
 
-/// Gateway keys of a widget: they choose where the answer comes from and never reach
-/// widgets.json.
-pub const WIDGET_GATEWAY: &[&str] = &[
-    "static",
-    "file",
-    "template",
-    "template_file",
-    "upstream",
-    "files",
-    "udf",
-    "cache",
-    "poll",
-];
+/// Gateway keys of a widget besides its source's ([`crate::config::source::SOURCE_KEYS`]).
+pub const WIDGET_OPTIONS: &[&str] = &["cache", "poll"];
+
+/// Gateway keys of a widget: they choose where the answer comes from and how it is kept, and
+/// never reach widgets.json.
+pub fn widget_gateway() -> impl Iterator<Item = &'static str> {
+    crate::config::source::SOURCE_KEYS
+        .iter()
+        .chain(WIDGET_OPTIONS)
+        .copied()
+}
+
+/// Whether `name` is a gateway key of a widget ([`widget_gateway`]).
+pub fn is_widget_gateway(name: &str) -> bool {
+    widget_gateway().any(|k| k == name)
+}
 
 /// Keys of an entry of `routes:`.
 pub const ROUTE: &[&str] = &[
@@ -133,8 +136,10 @@ mod tests {
 
     #[test]
     fn suggests_close_keys_only() {
-        assert_eq!(suggest("tempalte", WIDGET_GATEWAY), Some("template"));
+        let gateway: Vec<&str> = widget_gateway().collect();
+        assert_eq!(suggest("tempalte", &gateway), Some("template"));
+        assert_eq!(suggest("cahce", &gateway), Some("cache"));
         assert_eq!(suggest("gridDta", WIDGET_WORKSPACE), Some("gridData"));
-        assert_eq!(suggest("colour", WIDGET_GATEWAY), None);
+        assert_eq!(suggest("colour", &gateway), None);
     }
 }

@@ -39,7 +39,7 @@ impl WidgetDef {
     pub fn workspace_json(&self) -> serde_json::Value {
         let mut out = serde_json::Map::new();
         for (key, value) in self.node.entries() {
-            if !keys::WIDGET_GATEWAY.contains(&key.name.as_str()) {
+            if !keys::is_widget_gateway(&key.name) {
                 out.insert(key.name.clone(), value.to_json());
             }
         }
@@ -176,10 +176,11 @@ pub fn parse_widget(
 fn check_widget_keys(node: &Node, owner: &str, file: &Path, diags: &mut Diagnostics) {
     for (key, _) in node.entries() {
         let name = key.name.as_str();
-        if keys::WIDGET_GATEWAY.contains(&name) || keys::WIDGET_WORKSPACE.contains(&name) {
+        if keys::is_widget_gateway(name) || keys::WIDGET_WORKSPACE.contains(&name) {
             continue;
         }
-        if let Some(s) = keys::suggest(name, keys::WIDGET_GATEWAY) {
+        let gateway: Vec<&str> = keys::widget_gateway().collect();
+        if let Some(s) = keys::suggest(name, &gateway) {
             diags.error(
                 file,
                 key.mark,
