@@ -3,7 +3,7 @@
 //! Every declared param gets a value: the request's, or the declared default. Undeclared query
 //! parameters (Workspace adds `theme` and `raw`) are ignored.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Local, NaiveDate};
 use minijinja::Value;
@@ -53,25 +53,30 @@ pub fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
 /// declared param of the same name takes precedence.
 pub const IMPLICIT: &[&str] = &["theme", "raw"];
 
+/// The [`IMPLICIT`] variables no param of `params` takes the place of.
+fn implicit_free(params: &[ParamDef]) -> impl Iterator<Item = &'static str> + '_ {
+    IMPLICIT
+        .iter()
+        .copied()
+        .filter(|n| !params.iter().any(|p| p.name == *n))
+}
+
 /// The names templates of a widget with `params` may read: its params, then [`IMPLICIT`].
 pub fn template_names(params: &[ParamDef]) -> Vec<&str> {
     let mut names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
-    names.extend(
-        IMPLICIT
-            .iter()
-            .filter(|n| !params.iter().any(|p| p.name == **n)),
-    );
+    for name in implicit_free(params) {
+        names.push(name);
+    }
     names
 }
 
 /// The [`IMPLICIT`] variables a widget with `params` must bind: those its templates read
-/// (`reads`) and no param declares. Binding only these keeps an unused `theme` out of upstream
-/// cache keys, so dark and light dashboards share cached answers.
-pub fn implicit_used(params: &[ParamDef], reads: impl Fn(&str) -> bool) -> Vec<&'static str> {
-    IMPLICIT
-        .iter()
-        .copied()
-        .filter(|n| !params.iter().any(|p| p.name == *n) && reads(n))
+/// (`read`, from [`crate::template::Templates::undeclared_with_parts`]) and no param declares.
+/// Binding only these keeps an unused `theme` out of upstream cache keys, so dark and light
+/// dashboards share cached answers.
+pub fn implicit_used(params: &[ParamDef], read: &BTreeSet<String>) -> Vec<&'static str> {
+    implicit_free(params)
+        .filter(|n| read.contains(*n))
         .collect()
 }
 

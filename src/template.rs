@@ -1,5 +1,6 @@
 //! The template engine: minijinja, sandboxed, with bounded work per render.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 
@@ -13,6 +14,8 @@ const FUEL_PER_RENDER: u64 = 1_000_000;
 /// Every template of one snapshot, compiled once at load.
 pub struct Templates {
     env: Environment<'static>,
+    /// The names of the compiled templates, sorted: a widget's parts are found by prefix.
+    names: BTreeSet<String>,
 }
 
 impl Default for Templates {
@@ -31,14 +34,19 @@ impl Default for Templates {
         env.add_function("now", |format: Option<String>, shift: Option<String>| {
             crate::clock::now(format.as_deref(), shift.as_deref())
         });
-        Templates { env }
+        Templates {
+            env,
+            names: BTreeSet::new(),
+        }
     }
 }
 
 impl Templates {
     /// Compiles `source` under `name`; a name ending in `.html` escapes values for HTML.
     pub fn add(&mut self, name: String, source: String) -> Result<(), minijinja::Error> {
-        self.env.add_template_owned(name, source)
+        self.env.add_template_owned(name.clone(), source)?;
+        self.names.insert(name);
+        Ok(())
     }
 
     /// Variables template `name` reads without defining them (functions such as `now` and
@@ -54,13 +62,18 @@ impl Templates {
         vars
     }
 
-    /// Whether template `name`, or any named `name:…` (an upstream widget's parts), reads `var`.
-    pub fn reads(&self, name: &str, var: &str) -> bool {
-        let parts = format!("{name}:");
-        self.env
-            .templates()
-            .filter(|(t, _)| *t == name || t.starts_with(&parts))
-            .any(|(t, _)| self.undeclared(t).iter().any(|v| v == var))
+    /// The variables template `name` and those named `name:…` (an upstream widget's parts)
+    /// read without defining them.
+    pub fn undeclared_with_parts(&self, name: &str) -> BTreeSet<String> {
+        // `;` follows `:` in byte order, so the range holds exactly the `name:` prefix.
+        let parts = self
+            .names
+            .range(format!("{name}:")..format!("{name};"))
+            .map(String::as_str);
+        std::iter::once(name)
+            .chain(parts)
+            .flat_map(|t| self.undeclared(t))
+            .collect()
     }
 
     /// Renders template `name` with `ctx`.

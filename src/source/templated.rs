@@ -65,7 +65,7 @@ pub fn compile(
         return None;
     }
     Some(Answer::Template {
-        implicit: args::implicit_used(target.params, |v| templates.reads(&name, v)),
+        implicit: args::implicit_used(target.params, &templates.undeclared_with_parts(&name)),
         name,
         params: target.params.to_vec(),
     })

@@ -246,7 +246,7 @@ pub fn compile(
         ttl,
         cache: cx.scope.cache.clone(),
         key_prefix,
-        implicit: crate::args::implicit_used(cx.params, |v| templates.reads(&cx.name, v)),
+        implicit: crate::args::implicit_used(cx.params, &templates.undeclared_with_parts(&cx.name)),
     })
 }
 
