@@ -61,19 +61,17 @@ where
         Ok(Caller::Client(client)) => client.view.is_none(),
         Err(_) => false,
     };
-    let gzipped = whole_catalog && path == "/widgets.json" && encoding::accepts_gzip(headers);
+    let catalog = whole_catalog && path == "/widgets.json";
+    let gzipped = catalog && encoding::accepts_gzip(headers);
     let mut resp = match admitted {
         Err(rejection) => rejection.into_response(),
         Ok(caller) => match route(&req, body, snap, &caller).await {
             Ok((reply, cache)) => {
+                // The gzip form is another representation, so it has a tag of its own.
                 let tag = match *req.method() {
+                    Method::GET | Method::HEAD if gzipped => Some(snap.widgets_etag_gzip.clone()),
                     Method::GET | Method::HEAD => etag::of_reply(snap, path, &reply.body),
                     _ => None,
-                };
-                // The gzip form is another representation, so it has a tag of its own.
-                let tag = match tag {
-                    Some(_) if gzipped => Some(snap.widgets_etag_gzip.clone()),
-                    tag => tag,
                 };
                 let mut resp = ok(reply, cache);
                 if let Some(tag) = tag {
@@ -89,7 +87,7 @@ where
             }
         },
     };
-    if whole_catalog && path == "/widgets.json" {
+    if catalog {
         encoding::widgets_json(snap, gzipped, &mut resp);
     }
     let elapsed = started.elapsed();
