@@ -529,3 +529,23 @@ async fn templates_read_the_clock_with_now() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn the_default_configs_chart_follows_the_theme_and_its_profile_the_clock() {
+    let gw = Gateway::start(&root().join("gateway.yaml")).await;
+    let ink = |figure: Value| figure["layout"]["font"]["color"].clone();
+    assert_eq!(ink(gw.json("/price_history").await), json!("#8a8f98"));
+    assert_eq!(
+        ink(gw.json("/price_history?theme=light").await),
+        json!("#4b5563")
+    );
+    let profile = gw.json("/company_profile").await;
+    let today = chrono::Local::now().format("%Y-%m-%d").to_string();
+    assert!(
+        profile
+            .as_str()
+            .expect("markdown")
+            .contains(&format!("shown {today}")),
+        "{profile}"
+    );
+}
