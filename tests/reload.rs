@@ -680,13 +680,16 @@ async fn sighup_reloads_the_real_binary_even_with_watching_off() {
     let mut bin = Binary::start(&config, &[("WIDGETGATE_WATCH", "off")]);
     let client = reqwest::Client::new();
     let get = |path: &str| client.get(format!("{}{path}", bin.base)).send();
-    let health: Value = get("/healthz")
-        .await
-        .expect("up")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(health["reload"]["watch"], "off");
+    let health = || async {
+        get("/healthz")
+            .await
+            .expect("up")
+            .json::<Value>()
+            .await
+            .expect("json")
+    };
+    let health_now = health().await;
+    assert_eq!(health_now["reload"]["watch"], "off");
 
     atomic_save(&config, &hello("v2"));
     tokio::time::sleep(QUIET).await;
@@ -708,14 +711,9 @@ async fn sighup_reloads_the_real_binary_even_with_watching_off() {
         assert!(started.elapsed() < PATIENCE, "SIGHUP did not reload");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let health: Value = get("/healthz")
-        .await
-        .expect("up")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(health["reload"]["last"]["trigger"], "sighup");
-    assert_eq!(health["reload"]["reloads"], 1);
+    let health_now = health().await;
+    assert_eq!(health_now["reload"]["last"]["trigger"], "sighup");
+    assert_eq!(health_now["reload"]["reloads"], 1);
 
     bin.signal("TERM");
     let status = bin.child.wait().expect("exits");
