@@ -3,6 +3,7 @@
 mod healthcheck;
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -36,6 +37,9 @@ struct Cli {
     /// How edits are noticed for hot reload; `off` reloads on SIGHUP only.
     #[arg(long, value_enum, default_value_t = WatchMode::Auto, env = "WIDGETGATE_WATCH")]
     watch: WatchMode,
+    /// Threads that serve requests (default: one per CPU this process may use, quotas counted).
+    #[arg(long, env = "WIDGETGATE_THREADS")]
+    threads: Option<NonZeroUsize>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -91,7 +95,7 @@ enum Document {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        None | Some(Command::Serve) => serve(&cli.config, cli.listen, cli.watch, cli.log_format),
+        None | Some(Command::Serve) => serve(&cli),
         Some(Command::Check { path }) => check(&path.unwrap_or(cli.config)),
         Some(Command::Render { what, path }) => render(what, &path.unwrap_or(cli.config)),
         Some(Command::Cert { out }) => cert(&out),
@@ -177,13 +181,9 @@ fn fail(diags: &Diagnostics) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn serve(
-    path: &std::path::Path,
-    listen: Option<SocketAddr>,
-    watch: WatchMode,
-    log_format: LogFormat,
-) -> ExitCode {
-    init_logging(log_format);
+fn serve(cli: &Cli) -> ExitCode {
+    let (path, listen, watch) = (cli.config.as_path(), cli.listen, cli.watch);
+    init_logging(cli.log_format);
     let shared = Arc::new(Shared::default());
     let (snap, warnings) = match snapshot::load_with(path, &shared) {
         Ok(pair) => pair,
@@ -206,7 +206,13 @@ fn serve(
         );
     }
     let scheme = if snap.tls.is_some() { "https" } else { "http" };
+    let threads = cli
+        .threads
+        .or_else(|| std::thread::available_parallelism().ok())
+        .unwrap_or(NonZeroUsize::MIN);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.get())
+        .thread_name("serve")
         .enable_all()
         .build()
     {
@@ -231,7 +237,12 @@ fn serve(
         let Some(hot) = start_reload(path, &store, shared, watch, listen.is_some()) else {
             return ExitCode::FAILURE;
         };
-        tracing::info!(widgets, "serving {} on {scheme}://{addr}", path.display());
+        tracing::info!(
+            widgets,
+            threads,
+            "serving {} on {scheme}://{addr}",
+            path.display()
+        );
         widgetgate::run(listener, store, shutdown).await;
         drop(hot);
         tracing::info!("stopped");

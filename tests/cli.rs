@@ -125,3 +125,66 @@ fn serve_refuses_a_broken_config_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn serve_runs_as_many_threads_as_asked_and_refuses_zero() {
+    let out = widgetgate()
+        .args(["--threads", "0", "check"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("'0'") && stderr.contains("--threads"),
+        "{stderr}"
+    );
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let child = widgetgate()
+        .args([
+            "--config",
+            "tests/fixtures/valid/every_source.yaml",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--watch",
+            "off",
+            "--log-format",
+            "json",
+        ])
+        .env("WIDGETGATE_THREADS", "3")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The runtime's worker threads exist from the start; nothing has needed a blocking thread
+    // (which would share the name) yet.
+    #[cfg(target_os = "linux")]
+    {
+        let serving = std::fs::read_dir(format!("/proc/{}/task", child.id()))
+            .expect("tasks")
+            .flatten()
+            .filter(|task| {
+                std::fs::read_to_string(task.path().join("comm")).is_ok_and(|c| c.trim() == "serve")
+            })
+            .count();
+        assert_eq!(serving, 3, "threads named `serve`");
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "exit after SIGTERM: {}", out.status);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains(r#""threads":3"#),
+        "the start line says how many: {log}"
+    );
+}
