@@ -212,6 +212,7 @@ fn serve(cli: &Cli) -> ExitCode {
         .unwrap_or(NonZeroUsize::MIN);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads.get())
+        // Also the name of tokio's blocking-pool threads (file reads), which serve too.
         .thread_name("serve")
         .enable_all()
         .build()
