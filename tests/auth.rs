@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Gateway;
+use common::{Gateway, free_port};
 use serde_json::{Value, json};
 
 const ORIGIN: &str = "https://pro.openbb.co";
@@ -403,13 +403,6 @@ fn strip_ansi(text: &str) -> String {
         }
     }
     out
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
 }
 
 fn write_config(dir: &Path, auth: &str) -> std::path::PathBuf {

@@ -6,7 +6,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::root;
+use common::{free_port, root, wait_listening};
 
 fn widgetgate() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_widgetgate"));
@@ -90,11 +90,7 @@ fn serve_refuses_a_broken_config_and_stops_on_sigterm() {
         "errors name the file"
     );
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("free port")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = free_port();
     let mut child = widgetgate()
         .args([
             "--config",
@@ -105,11 +101,7 @@ fn serve_refuses_a_broken_config_and_stops_on_sigterm() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_listening(port);
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -139,11 +131,7 @@ fn serve_runs_as_many_threads_as_asked_and_refuses_zero() {
         "{stderr}"
     );
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("free port")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = free_port();
     let child = widgetgate()
         .args([
             "--config",
@@ -159,11 +147,7 @@ fn serve_runs_as_many_threads_as_asked_and_refuses_zero() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_listening(port);
     // The runtime's worker threads exist from the start; nothing has needed a blocking thread
     // (which would share the name) yet.
     #[cfg(target_os = "linux")]

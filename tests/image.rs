@@ -17,13 +17,13 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{Gateway, root};
+use common::{Gateway, free_port, root};
 use serde_json::Value;
 
 /// The image's user, as `chroot --userspec` takes it.
@@ -135,13 +135,6 @@ fn rootfs(binary: &Path, dir: &Path) {
         .output()
         .expect("run scripts/image-rootfs");
     assert!(out.status.success(), "{}", text(&out.stderr));
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 /// A server process; killed when dropped.
