@@ -725,19 +725,29 @@ async fn basic_types_answer_the_references_data() {
     );
 }
 
-/// The local time `text` (`%Y-%m-%d %H:%M:%S`), asserting it lies in [`from`, `to`] after
-/// both are rounded down with `floor`.
-fn assert_time_between(
-    text: &str,
-    from: chrono::NaiveDateTime,
-    to: chrono::NaiveDateTime,
+/// Fetches the markdown at `path` and asserts it reads `head`, a local time
+/// (`%Y-%m-%d %H:%M:%S`), then `tail`, the time lying between just before and just after the
+/// request once both are rounded down with `floor`.
+async fn assert_stamped(
+    gw: &Gateway,
+    path: &str,
+    head: &str,
+    tail: &str,
     floor: impl Fn(chrono::NaiveDateTime) -> chrono::NaiveDateTime,
 ) {
+    let from = chrono::Local::now().naive_local();
+    let md = gw.json(path).await;
+    let to = chrono::Local::now().naive_local();
+    let md = md.as_str().expect("markdown");
+    let text = md
+        .strip_prefix(head)
+        .and_then(|rest| rest.strip_suffix(tail))
+        .unwrap_or_else(|| panic!("{path}: {md}"));
     let at = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
-        .unwrap_or_else(|e| panic!("`{text}` is not a time: {e}"));
+        .unwrap_or_else(|e| panic!("{path}: `{text}` is not a time: {e}"));
     assert!(
         floor(from) <= at && at <= floor(to),
-        "{at} not in {from}..{to}"
+        "{path}: {at} not in {from}..{to}"
     );
 }
 
@@ -766,14 +776,7 @@ async fn settings_widgets_answer_the_references_titles_and_clock() {
             "# Short 5s Refetch Interval and Run Button",
         ),
     ] {
-        let from = chrono::Local::now().naive_local();
-        let md = gw.json(path).await;
-        let to = chrono::Local::now().naive_local();
-        let md = md.as_str().expect("markdown");
-        let time = md
-            .strip_prefix(&format!("{title}\n\n"))
-            .unwrap_or_else(|| panic!("{path}: {md}"));
-        assert_time_between(time, from, to, seconds);
+        assert_stamped(&gw, path, &format!("{title}\n\n"), "", seconds).await;
     }
     for (path, title) in [
         (
@@ -785,15 +788,8 @@ async fn settings_widgets_answer_the_references_titles_and_clock() {
             "# Cron Refetch Only",
         ),
     ] {
-        let from = chrono::Local::now().naive_local();
-        let md = gw.json(path).await;
-        let to = chrono::Local::now().naive_local();
-        let md = md.as_str().expect("markdown");
-        let time = md
-            .strip_prefix(&format!("{title}\n\nData updated at: "))
-            .and_then(|rest| rest.strip_suffix(tail))
-            .unwrap_or_else(|| panic!("{path}: {md}"));
-        assert_time_between(time, from, to, minutes);
+        let head = format!("{title}\n\nData updated at: ");
+        assert_stamped(&gw, path, &head, tail, minutes).await;
     }
     // The last 10:00: today's from ten o'clock on, else yesterday's.
     let ten = |t: chrono::NaiveDateTime| {
@@ -804,17 +800,14 @@ async fn settings_widgets_answer_the_references_titles_and_clock() {
         };
         day.and_hms_opt(10, 0, 0).expect("time")
     };
-    let from = chrono::Local::now().naive_local();
-    let daily = gw
-        .json("/markdown_widget_with_data_update_display_only")
-        .await;
-    let to = chrono::Local::now().naive_local();
-    let daily = daily.as_str().expect("markdown");
-    let time = daily
-        .strip_prefix("# Data Update Display Only\n\nData updated at: ")
-        .and_then(|rest| rest.strip_suffix(&tail.replace("Every minute", "Every day at 10:00")))
-        .unwrap_or_else(|| panic!("{daily}"));
-    assert_time_between(time, from, to, ten);
+    assert_stamped(
+        &gw,
+        "/markdown_widget_with_data_update_display_only",
+        "# Data Update Display Only\n\nData updated at: ",
+        &tail.replace("Every minute", "Every day at 10:00"),
+        ten,
+    )
+    .await;
 }
 
 #[tokio::test]
