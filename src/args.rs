@@ -3,6 +3,7 @@
 //! Every declared param gets a value: the request's, or the declared default. Undeclared query
 //! parameters (Workspace adds `theme` and `raw`) are ignored.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Local, NaiveDate};
@@ -14,17 +15,30 @@ use crate::template::MultiValue;
 
 /// What a request brings for its params: a query string (GET) or a JSON object body (POST).
 #[derive(Debug, Clone)]
-pub enum Input {
-    /// Decoded query pairs.
-    Query(Vec<(String, String)>),
+pub enum Input<'a> {
+    /// A query string as sent (still percent-encoded): a pair is decoded when it is read, so a
+    /// request copies nothing it does not use.
+    Query(&'a str),
     /// The members of a JSON object body.
     Body(serde_json::Map<String, serde_json::Value>),
 }
 
-impl Input {
+impl<'a> Input<'a> {
     /// The input of a GET with `query`.
-    pub fn from_query(query: Option<&str>) -> Input {
-        Input::Query(parse_query(query))
+    pub fn from_query(query: Option<&'a str>) -> Input<'a> {
+        Input::Query(query.unwrap_or_default())
+    }
+
+    /// The value a query gives `name`, decoded: the last one when it is given more than once.
+    /// `None` for a body.
+    pub fn query_value(&self, name: &str) -> Option<Cow<'a, str>> {
+        match self {
+            Input::Query(query) => form_urlencoded::parse(query.as_bytes())
+                .filter(|(key, _)| key == name)
+                .last()
+                .map(|(_, value)| value),
+            Input::Body(_) => None,
+        }
     }
 
     /// The JSON member `name` of a body, when this is one.
@@ -34,17 +48,6 @@ impl Input {
             Input::Query(_) => None,
         }
     }
-}
-
-/// The decoded pairs of a query string.
-pub fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
-    query
-        .map(|q| {
-            form_urlencoded::parse(q.as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Variables every template may read without declaring a param: what Workspace adds to a
@@ -83,17 +86,14 @@ pub fn implicit_used(params: &[ParamDef], read: &BTreeSet<String>) -> Vec<&'stat
 /// The value of the implicit variable `name` (one of [`IMPLICIT`]) in `input`.
 fn implicit(name: &str, input: &Input) -> Value {
     let given = match input {
-        Input::Query(pairs) => pairs
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str()),
+        Input::Query(_) => input.query_value(name),
         Input::Body(map) => match map.get(name) {
-            Some(serde_json::Value::String(s)) => Some(s.as_str()),
-            Some(serde_json::Value::Bool(true)) => Some("true"),
+            Some(serde_json::Value::String(s)) => Some(Cow::Borrowed(s.as_str())),
+            Some(serde_json::Value::Bool(true)) => Some(Cow::Borrowed("true")),
             _ => None,
         },
     };
+    let given = given.as_deref();
     match name {
         "theme" => Value::from(if given == Some("light") {
             "light"
@@ -117,8 +117,8 @@ pub fn bind(
     }
     for p in params {
         let value = match input {
-            Input::Query(pairs) => match pairs.iter().rev().find(|(k, _)| *k == p.name) {
-                Some((_, text)) => from_text(p, text)?,
+            Input::Query(_) => match input.query_value(&p.name) {
+                Some(text) => from_text(p, &text)?,
                 None => from_default(p)?,
             },
             Input::Body(map) => match map.get(&p.name) {
@@ -256,8 +256,8 @@ mod tests {
             param("b", ParamKind::Boolean, false, serde_json::json!(true)),
             param("s", ParamKind::Text, true, serde_json::json!("AAPL")),
         ];
-        let q = parse_query(Some("n=7&s=AAPL%2CMSFT&theme=dark"));
-        let v = Value::from(bind(&params, IMPLICIT, &Input::Query(q)).expect("binds"));
+        let q = Input::from_query(Some("n=1&n=7&s=AAPL%2CMSFT&the%6De=dark&raw"));
+        let v = Value::from(bind(&params, IMPLICIT, &q).expect("binds"));
         assert_eq!(v.get_attr("n").expect("n").as_i64(), Some(7));
         assert!(v.get_attr("b").expect("b").is_true());
         assert_eq!(v.get_attr("s").expect("s").to_string(), "AAPL,MSFT");

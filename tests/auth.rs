@@ -210,6 +210,11 @@ async fn the_key_can_come_as_a_query_parameter() {
     assert_eq!((a.status, a.body), (200, json!("# TSLA")));
     let a = get(&gw, &format!("/widgets.json?apikey={DIGEST_KEY}"), None).await;
     assert_eq!(a.status, 200);
+    let encoded = DIGEST_KEY.replace('-', "%2D");
+    let a = get(&gw, &format!("/widgets.json?apikey={encoded}"), None).await;
+    assert_eq!(a.status, 200, "a percent-encoded key is decoded first");
+    let a = get(&gw, "/widgets.json?apikey=digest%2Dkey", None).await;
+    assert_eq!(a.status, 403);
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@
 pub mod digest;
 pub mod view;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -111,7 +112,11 @@ impl Auth {
     }
 
     /// The key a request carries, if any.
-    fn presented(&self, headers: &HeaderMap, query: Option<&str>) -> Option<Vec<u8>> {
+    fn presented<'a>(
+        &self,
+        headers: &'a HeaderMap,
+        query: Option<&'a str>,
+    ) -> Option<Cow<'a, [u8]>> {
         if let Some(value) = headers.get(&self.header) {
             let mut bytes = value.as_bytes();
             if self.header == AUTHORIZATION
@@ -121,13 +126,16 @@ impl Auth {
                 bytes = &bytes[7..];
             }
             if !bytes.is_empty() {
-                return Some(bytes.to_vec());
+                return Some(Cow::Borrowed(bytes));
             }
         }
         let name = self.query_param.as_deref()?;
         form_urlencoded::parse(query?.as_bytes())
             .find(|(k, v)| k == name && !v.is_empty())
-            .map(|(_, v)| v.as_bytes().to_vec())
+            .map(|(_, v)| match v {
+                Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+                Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+            })
     }
 
     /// The error answer for `refusal`.

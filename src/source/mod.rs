@@ -184,7 +184,7 @@ impl Endpoint {
     pub async fn respond(
         &self,
         templates: &Templates,
-        input: &Input,
+        input: &Input<'_>,
     ) -> Result<(Reply, Option<CacheStatus>), ApiError> {
         let (reply, cache) = match &self.answer {
             Answer::Fixed(reply) => (reply.clone(), None),

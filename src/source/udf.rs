@@ -207,15 +207,11 @@ impl Udf {
     pub async fn answer(
         &self,
         part: Part,
-        input: &Input,
+        input: &Input<'_>,
         templates: &Templates,
     ) -> Result<Reply, ApiError> {
         let arg = |name: &str| match input {
-            Input::Query(pairs) => pairs
-                .iter()
-                .rev()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone()),
+            Input::Query(_) => input.query_value(name).map(String::from),
             Input::Body(map) => map.get(name).and_then(Value::as_str).map(str::to_string),
         };
         let value = match part {
