@@ -300,10 +300,31 @@ fn the_kubernetes_manifests_fit_together_and_fit_the_image() {
         );
     }
     let gateway_yaml = data["gateway.yaml"].as_str().expect("gateway.yaml text");
-    for var in required_vars(gateway_yaml) {
+    let config_vars = required_vars(gateway_yaml);
+    for var in &config_vars {
         assert!(
             env.contains_key(var.as_str()) || env.contains_key(format!("{var}_FILE").as_str()),
             "gateway.yaml needs ${{{var}}}, which the Deployment does not set"
+        );
+    }
+
+    // Every other variable is one the binary reads: its --help names each setting's variable.
+    let help = Command::new(env!("CARGO_BIN_EXE_widgetgate"))
+        .arg("--help")
+        .output()
+        .expect("widgetgate --help");
+    let help = String::from_utf8_lossy(&help.stdout);
+    for name in env.keys() {
+        let for_config = config_vars.contains(*name)
+            || name
+                .strip_suffix("_FILE")
+                .is_some_and(|var| config_vars.contains(var));
+        if for_config || *name == "RUST_LOG" {
+            continue;
+        }
+        assert!(
+            help.contains(&format!("[env: {name}=")),
+            "the Deployment sets {name}, which widgetgate does not read"
         );
     }
 }
