@@ -22,6 +22,7 @@ pub mod etag;
 pub mod gate;
 pub mod handler;
 pub mod health;
+pub mod idle;
 pub mod inputs;
 pub mod limit;
 pub mod live;

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -118,6 +119,87 @@ fn serve_refuses_a_broken_config_and_stops_on_sigterm() {
     }
 }
 
+/// Starts `serve` on `every_source.yaml` with JSON logs and `env`; returns the child and port.
+fn serve_with(env: &[(&str, &str)]) -> (std::process::Child, u16) {
+    let port = free_port();
+    let child = widgetgate()
+        .args([
+            "--config",
+            "tests/fixtures/valid/every_source.yaml",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--watch",
+            "off",
+            "--log-format",
+            "json",
+        ])
+        .envs(env.iter().copied())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    wait_listening(port);
+    (child, port)
+}
+
+/// Stops `child` with SIGTERM and returns its log.
+fn stop(child: std::process::Child) -> String {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "exit after SIGTERM: {}", out.status);
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn idle_spin_is_bounded_and_an_idle_gateway_does_not_keep_spinning() {
+    let out = widgetgate()
+        .args(["--idle-spin", "1001", "check"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("'1001'") && stderr.contains("--idle-spin") && stderr.contains("0..=1000"),
+        "{stderr}"
+    );
+
+    let (child, _) = serve_with(&[]);
+    let log = stop(child);
+    assert!(log.contains(r#""idle_spin_us":20"#), "the default: {log}");
+
+    // The longest spin allowed: the threads still answer, and once idle they sleep.
+    let (child, port) = serve_with(&[("WIDGETGATE_IDLE_SPIN_US", "1000")]);
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .expect("send");
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).expect("read");
+    #[cfg(target_os = "linux")]
+    let used = {
+        // utime + stime of the whole process, in clock ticks (100 per second here).
+        let cpu = || {
+            let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).expect("stat");
+            let fields: Vec<&str> = stat
+                .rsplit(") ")
+                .next()
+                .expect("fields")
+                .split(' ')
+                .collect();
+            fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
+        };
+        std::thread::sleep(Duration::from_millis(200));
+        let before = cpu();
+        std::thread::sleep(Duration::from_secs(2));
+        cpu() - before
+    };
+    let log = stop(child);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    #[cfg(target_os = "linux")]
+    assert!(used <= 20, "an idle gateway used {used} ticks in 2 s");
+    assert!(log.contains(r#""idle_spin_us":1000"#), "{log}");
+}
+
 #[test]
 fn serve_runs_as_many_threads_as_asked_and_refuses_zero() {
     let out = widgetgate()
@@ -131,23 +213,7 @@ fn serve_runs_as_many_threads_as_asked_and_refuses_zero() {
         "{stderr}"
     );
 
-    let port = free_port();
-    let child = widgetgate()
-        .args([
-            "--config",
-            "tests/fixtures/valid/every_source.yaml",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--watch",
-            "off",
-            "--log-format",
-            "json",
-        ])
-        .env("WIDGETGATE_THREADS", "3")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    wait_listening(port);
+    let (child, _) = serve_with(&[("WIDGETGATE_THREADS", "3")]);
     // The runtime's worker threads exist from the start; nothing has needed a blocking thread
     // (which would share the name) yet.
     #[cfg(target_os = "linux")]
@@ -161,12 +227,7 @@ fn serve_runs_as_many_threads_as_asked_and_refuses_zero() {
             .count();
         assert_eq!(serving, 3, "threads named `serve`");
     }
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let out = child.wait_with_output().expect("wait");
-    assert!(out.status.success(), "exit after SIGTERM: {}", out.status);
-    let log = String::from_utf8_lossy(&out.stderr);
+    let log = stop(child);
     assert!(
         log.contains(r#""threads":3"#),
         "the start line says how many: {log}"
