@@ -14,11 +14,10 @@ use crate::openbb::rules::parse_date_modifier;
 use crate::template::MultiValue;
 
 /// What a request brings for its params: a query string (GET) or a JSON object body (POST).
-#[derive(Debug, Clone)]
+/// Not `Debug`: a query may carry the client's key (`auth.query_param`).
 pub enum Input<'a> {
-    /// A query string as sent (still percent-encoded): a pair is decoded when it is read, so a
-    /// request copies nothing it does not use.
-    Query(&'a str),
+    /// Decoded query pairs, in order; borrowed from the request unless a pair had escapes.
+    Query(Vec<(Cow<'a, str>, Cow<'a, str>)>),
     /// The members of a JSON object body.
     Body(serde_json::Map<String, serde_json::Value>),
 }
@@ -26,17 +25,22 @@ pub enum Input<'a> {
 impl<'a> Input<'a> {
     /// The input of a GET with `query`.
     pub fn from_query(query: Option<&'a str>) -> Input<'a> {
-        Input::Query(query.unwrap_or_default())
+        Input::Query(
+            query
+                .map(|q| form_urlencoded::parse(q.as_bytes()).collect())
+                .unwrap_or_default(),
+        )
     }
 
-    /// The value a query gives `name`, decoded: the last one when it is given more than once.
-    /// `None` for a body.
-    pub fn query_value(&self, name: &str) -> Option<Cow<'a, str>> {
+    /// The value a query gives `name`: the last one when it is given more than once. `None`
+    /// for a body.
+    pub fn query_value(&self, name: &str) -> Option<&str> {
         match self {
-            Input::Query(query) => form_urlencoded::parse(query.as_bytes())
-                .filter(|(key, _)| key == name)
-                .last()
-                .map(|(_, value)| value),
+            Input::Query(pairs) => pairs
+                .iter()
+                .rev()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.as_ref()),
             Input::Body(_) => None,
         }
     }
@@ -88,12 +92,11 @@ fn implicit(name: &str, input: &Input) -> Value {
     let given = match input {
         Input::Query(_) => input.query_value(name),
         Input::Body(map) => match map.get(name) {
-            Some(serde_json::Value::String(s)) => Some(Cow::Borrowed(s.as_str())),
-            Some(serde_json::Value::Bool(true)) => Some(Cow::Borrowed("true")),
+            Some(serde_json::Value::String(s)) => Some(s.as_str()),
+            Some(serde_json::Value::Bool(true)) => Some("true"),
             _ => None,
         },
     };
-    let given = given.as_deref();
     match name {
         "theme" => Value::from(if given == Some("light") {
             "light"
@@ -118,7 +121,7 @@ pub fn bind(
     for p in params {
         let value = match input {
             Input::Query(_) => match input.query_value(&p.name) {
-                Some(text) => from_text(p, &text)?,
+                Some(text) => from_text(p, text)?,
                 None => from_default(p)?,
             },
             Input::Body(map) => match map.get(&p.name) {
@@ -256,13 +259,19 @@ mod tests {
             param("b", ParamKind::Boolean, false, serde_json::json!(true)),
             param("s", ParamKind::Text, true, serde_json::json!("AAPL")),
         ];
-        let q = Input::from_query(Some("n=1&n=7&s=AAPL%2CMSFT&the%6De=dark&raw"));
+        let q = Input::from_query(Some("n=1&n=7&s=AAPL%2CMSFT&theme=light"));
         let v = Value::from(bind(&params, IMPLICIT, &q).expect("binds"));
-        assert_eq!(v.get_attr("n").expect("n").as_i64(), Some(7));
+        assert_eq!(v.get_attr("n").expect("n").as_i64(), Some(7), "the last n");
         assert!(v.get_attr("b").expect("b").is_true());
         assert_eq!(v.get_attr("s").expect("s").to_string(), "AAPL,MSFT");
-        assert_eq!(v.get_attr("theme").expect("theme").to_string(), "dark");
+        assert_eq!(v.get_attr("theme").expect("theme").to_string(), "light");
         assert!(!v.get_attr("raw").expect("raw").is_true());
+        // Escaped keys and values, `+` as a space.
+        let q = Input::from_query(Some("s=A+B%2CC&the%6De=light&%72aw=tru%65"));
+        let v = Value::from(bind(&params, IMPLICIT, &q).expect("binds"));
+        assert_eq!(v.get_attr("s").expect("s").to_string(), "A B,C");
+        assert_eq!(v.get_attr("theme").expect("theme").to_string(), "light");
+        assert!(v.get_attr("raw").expect("raw").is_true());
         assert!(bind(&params, &[], &Input::from_query(Some("n=abc"))).is_err());
         let body = serde_json::json!({"n": 3, "s": ["A", "B"], "b": "false"});
         let v = Value::from(

@@ -211,7 +211,7 @@ impl Udf {
         templates: &Templates,
     ) -> Result<Reply, ApiError> {
         let arg = |name: &str| match input {
-            Input::Query(_) => input.query_value(name).map(String::from),
+            Input::Query(_) => input.query_value(name).map(str::to_string),
             Input::Body(map) => map.get(name).and_then(Value::as_str).map(str::to_string),
         };
         let value = match part {
