@@ -42,7 +42,8 @@ struct Cli {
     #[arg(long, env = "WIDGETGATE_THREADS")]
     threads: Option<NonZeroUsize>,
     /// Microseconds a serving thread out of work yields the CPU before it sleeps (0: sleep at
-    /// once). Saves a wake-up per request when the client shares the CPUs.
+    /// once). Saves a wake-up per request when the client shares the CPUs; work arriving
+    /// meanwhile waits for the spin to end.
     #[arg(
         long,
         env = "WIDGETGATE_IDLE_SPIN_US",

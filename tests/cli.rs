@@ -119,11 +119,18 @@ fn serve_refuses_a_broken_config_and_stops_on_sigterm() {
     }
 }
 
-/// Starts `serve` on `every_source.yaml` with JSON logs and `env`; returns the child and port.
-fn serve_with(env: &[(&str, &str)]) -> (std::process::Child, u16) {
-    let port = free_port();
-    let child = widgetgate()
-        .args([
+/// A `serve` process on `every_source.yaml` with JSON logs; killed if a test fails first.
+struct Serving {
+    child: Option<std::process::Child>,
+    port: u16,
+}
+
+impl Serving {
+    /// Starts it with `env` added and `removed` taken out of the environment.
+    fn start(env: &[(&str, &str)], removed: &[&str]) -> Serving {
+        let port = free_port();
+        let mut cmd = widgetgate();
+        cmd.args([
             "--config",
             "tests/fixtures/valid/every_source.yaml",
             "--listen",
@@ -134,21 +141,41 @@ fn serve_with(env: &[(&str, &str)]) -> (std::process::Child, u16) {
             "json",
         ])
         .envs(env.iter().copied())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    wait_listening(port);
-    (child, port)
+        .stderr(Stdio::piped());
+        for name in removed {
+            cmd.env_remove(name);
+        }
+        let serving = Serving {
+            child: Some(cmd.spawn().expect("spawn")),
+            port,
+        };
+        wait_listening(port);
+        serving
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Stops it with SIGTERM and returns its log.
+    fn stop(mut self) -> String {
+        let child = self.child.take().expect("running");
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let out = child.wait_with_output().expect("wait");
+        assert!(out.status.success(), "exit after SIGTERM: {}", out.status);
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
 }
 
-/// Stops `child` with SIGTERM and returns its log.
-fn stop(child: std::process::Child) -> String {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let out = child.wait_with_output().expect("wait");
-    assert!(out.status.success(), "exit after SIGTERM: {}", out.status);
-    String::from_utf8_lossy(&out.stderr).into_owned()
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 #[test]
@@ -164,22 +191,27 @@ fn idle_spin_is_bounded_and_an_idle_gateway_does_not_keep_spinning() {
         "{stderr}"
     );
 
-    let (child, _) = serve_with(&[]);
-    let log = stop(child);
+    let log = Serving::start(&[], &["WIDGETGATE_IDLE_SPIN_US"]).stop();
     assert!(log.contains(r#""idle_spin_us":20"#), "the default: {log}");
+    let log = Serving::start(&[("WIDGETGATE_IDLE_SPIN_US", "0")], &[]).stop();
+    assert!(log.contains(r#""idle_spin_us":0"#), "turned off: {log}");
 
     // The longest spin allowed: the threads still answer, and once idle they sleep.
-    let (child, port) = serve_with(&[("WIDGETGATE_IDLE_SPIN_US", "1000")]);
-    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let serving = Serving::start(&[("WIDGETGATE_IDLE_SPIN_US", "1000")], &[]);
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", serving.port)).expect("connect");
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         .expect("send");
     let mut answer = String::new();
     conn.read_to_string(&mut answer).expect("read");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     #[cfg(target_os = "linux")]
-    let used = {
+    {
         // utime + stime of the whole process, in clock ticks (100 per second here).
         let cpu = || {
-            let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).expect("stat");
+            let stat =
+                std::fs::read_to_string(format!("/proc/{}/stat", serving.pid())).expect("stat");
             let fields: Vec<&str> = stat
                 .rsplit(") ")
                 .next()
@@ -191,12 +223,10 @@ fn idle_spin_is_bounded_and_an_idle_gateway_does_not_keep_spinning() {
         std::thread::sleep(Duration::from_millis(200));
         let before = cpu();
         std::thread::sleep(Duration::from_secs(2));
-        cpu() - before
-    };
-    let log = stop(child);
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    #[cfg(target_os = "linux")]
-    assert!(used <= 20, "an idle gateway used {used} ticks in 2 s");
+        let used = cpu() - before;
+        assert!(used <= 20, "an idle gateway used {used} ticks in 2 s");
+    }
+    let log = serving.stop();
     assert!(log.contains(r#""idle_spin_us":1000"#), "{log}");
 }
 
@@ -213,21 +243,21 @@ fn serve_runs_as_many_threads_as_asked_and_refuses_zero() {
         "{stderr}"
     );
 
-    let (child, _) = serve_with(&[("WIDGETGATE_THREADS", "3")]);
+    let serving = Serving::start(&[("WIDGETGATE_THREADS", "3")], &[]);
     // The runtime's worker threads exist from the start; nothing has needed a blocking thread
     // (which would share the name) yet.
     #[cfg(target_os = "linux")]
     {
-        let serving = std::fs::read_dir(format!("/proc/{}/task", child.id()))
+        let named = std::fs::read_dir(format!("/proc/{}/task", serving.pid()))
             .expect("tasks")
             .flatten()
             .filter(|task| {
                 std::fs::read_to_string(task.path().join("comm")).is_ok_and(|c| c.trim() == "serve")
             })
             .count();
-        assert_eq!(serving, 3, "threads named `serve`");
+        assert_eq!(named, 3, "threads named `serve`");
     }
-    let log = stop(child);
+    let log = serving.stop();
     assert!(
         log.contains(r#""threads":3"#),
         "the start line says how many: {log}"
