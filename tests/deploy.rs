@@ -308,13 +308,27 @@ fn the_kubernetes_manifests_fit_together_and_fit_the_image() {
         );
     }
 
-    // Every other variable is one the binary reads: its --help names each setting's variable.
-    let help = Command::new(env!("CARGO_BIN_EXE_widgetgate"))
-        .arg("--help")
-        .output()
-        .expect("widgetgate --help");
-    let help = String::from_utf8_lossy(&help.stdout);
-    for name in env.keys() {
+    // Every other variable, plain or from a Secret, is one the binary reads: the --help of
+    // widgetgate and of its commands names each setting's variable.
+    let help: String = [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["healthcheck", "--help"],
+    ]
+    .iter()
+    .map(|args| {
+        let out = Command::new(env!("CARGO_BIN_EXE_widgetgate"))
+            .args(*args)
+            .output()
+            .expect("widgetgate --help");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    })
+    .collect();
+    let names: BTreeSet<&str> = array_at(c, "/env", "container")
+        .iter()
+        .map(|e| str_at(e, "/name", "env"))
+        .collect();
+    for name in &names {
         let for_config = config_vars.contains(*name)
             || name
                 .strip_suffix("_FILE")
