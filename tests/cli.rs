@@ -178,14 +178,16 @@ impl Drop for Serving {
     }
 }
 
+/// Runs widgetgate with `args`, which it must refuse as a usage error (exit 2); its stderr.
+fn refused(args: &[&str]) -> String {
+    let out = widgetgate().args(args).output().expect("run");
+    assert_eq!(out.status.code(), Some(2), "{args:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn idle_spin_is_bounded_and_an_idle_gateway_does_not_keep_spinning() {
-    let out = widgetgate()
-        .args(["--idle-spin", "1001", "check"])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = refused(&["--idle-spin", "1001", "check"]);
     assert!(
         stderr.contains("'1001'") && stderr.contains("--idle-spin") && stderr.contains("0..=1000"),
         "{stderr}"
@@ -232,12 +234,7 @@ fn idle_spin_is_bounded_and_an_idle_gateway_does_not_keep_spinning() {
 
 #[test]
 fn serve_runs_as_many_threads_as_asked_and_refuses_zero() {
-    let out = widgetgate()
-        .args(["--threads", "0", "check"])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = refused(&["--threads", "0", "check"]);
     assert!(
         stderr.contains("'0'") && stderr.contains("--threads"),
         "{stderr}"
