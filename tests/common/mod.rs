@@ -34,9 +34,19 @@ impl Gateway {
 
     /// Loads `config` with `${VAR}`s resolved from `env` and serves it.
     pub async fn start_with_env(config: &Path, env: widgetgate::config::Env) -> Gateway {
+        Self::start_adjusted(config, env, |_| {}).await
+    }
+
+    /// Serves `config` read with `env`, after `adjust` has changed its loaded snapshot.
+    pub async fn start_adjusted(
+        config: &Path,
+        env: widgetgate::config::Env,
+        adjust: impl FnOnce(&mut widgetgate::snapshot::Snapshot),
+    ) -> Gateway {
         let shared = std::sync::Arc::new(widgetgate::shared::Shared::with_env(env));
-        let (snap, _warnings) = widgetgate::snapshot::load_with(config, &shared)
+        let (mut snap, _warnings) = widgetgate::snapshot::load_with(config, &shared)
             .unwrap_or_else(|d| panic!("{} does not load:\n{d}", config.display()));
+        adjust(&mut snap);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
