@@ -87,13 +87,14 @@ impl AnswerCache {
         }
     }
 
-    /// The answer for `key`: cached when fresh, else from `fetch` (coalesced with identical
-    /// concurrent calls) and cached for `ttl`; when `fetch` fails, a stale answer if one is kept.
+    /// The answer for `key`: cached when fresh, else from the future `fetch` makes (coalesced
+    /// with identical concurrent calls) and cached for `ttl`; when it fails, a stale answer if
+    /// one is kept. `fetch` is called only on a miss.
     pub async fn get_or_fetch<F>(
         &self,
         key: &str,
         ttl: Duration,
-        fetch: F,
+        fetch: impl FnOnce() -> F,
     ) -> Result<(Reply, CacheStatus), ApiError>
     where
         F: Future<Output = Result<Reply, ApiError>>,
@@ -105,20 +106,20 @@ impl AnswerCache {
             metrics::cache(CacheStatus::Hit.as_str());
             return Ok((e.reply.clone(), CacheStatus::Hit));
         }
-        let result = self
-            .flights
-            .run(key, async {
-                let reply = fetch.await?;
-                let now = Instant::now();
-                let entry = Arc::new(Entry {
-                    reply,
-                    fresh_until: now + ttl,
-                    stale_until: now + ttl + self.stale_window,
-                });
-                self.store.insert(key.to_string(), entry.clone()).await;
-                Ok(entry)
-            })
-            .await;
+        // Boxed, so that only a miss pays for the call's future: it is kilobytes (request,
+        // retries, body), and unboxed it would be part of every request's future, hits included.
+        let result = Box::pin(self.flights.run(key, async {
+            let reply = fetch().await?;
+            let now = Instant::now();
+            let entry = Arc::new(Entry {
+                reply,
+                fresh_until: now + ttl,
+                stale_until: now + ttl + self.stale_window,
+            });
+            self.store.insert(key.to_string(), entry.clone()).await;
+            Ok(entry)
+        }))
+        .await;
         match (result, cached) {
             (Ok(entry), _) => {
                 metrics::cache(CacheStatus::Miss.as_str());
@@ -133,22 +134,22 @@ impl AnswerCache {
         }
     }
 
-    /// Runs `fetch` once for concurrent identical calls, without keeping the answer.
-    pub async fn coalesce<F>(&self, key: &str, fetch: F) -> Result<Reply, ApiError>
+    /// Runs the future `fetch` makes once for concurrent identical calls, without keeping the
+    /// answer.
+    pub async fn coalesce<F>(&self, key: &str, fetch: impl FnOnce() -> F) -> Result<Reply, ApiError>
     where
         F: Future<Output = Result<Reply, ApiError>>,
     {
-        let entry = self
-            .flights
-            .run(key, async {
-                let now = Instant::now();
-                Ok(Arc::new(Entry {
-                    reply: fetch.await?,
-                    fresh_until: now,
-                    stale_until: now,
-                }))
-            })
-            .await?;
+        // Boxed for the reason given in `get_or_fetch`.
+        let entry = Box::pin(self.flights.run(key, async {
+            let now = Instant::now();
+            Ok(Arc::new(Entry {
+                reply: fetch().await?,
+                fresh_until: now,
+                stale_until: now,
+            }))
+        }))
+        .await?;
         Ok(entry.reply.clone())
     }
 

@@ -158,9 +158,11 @@ where
             }
             let input = match *method {
                 Method::GET | Method::HEAD => Input::from_query(req.uri().query()),
-                Method::POST if endpoint.post => {
-                    Input::Body(body::json_object(body, snap.server.limits.max_body).await?)
-                }
+                // Boxed: reading a body is only for POSTs, and its future would otherwise be
+                // part of every request's future.
+                Method::POST if endpoint.post => Input::Body(
+                    Box::pin(body::json_object(body, snap.server.limits.max_body)).await?,
+                ),
                 _ => return Err(ApiError::method_not_allowed(method, path, endpoint.post)),
             };
             return endpoint.respond(&snap.templates, &input).await;

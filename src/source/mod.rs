@@ -213,7 +213,11 @@ impl Endpoint {
                 let selection = vars.get(&files.param).cloned().unwrap_or_default();
                 (json_reply(&files.answer(&selection)), None)
             }
-            Answer::Udf { udf, part } => (udf.answer(*part, input, templates).await?, None),
+            // Boxed: a UDF route may call upstream, and its future would otherwise be part of
+            // every request's future (see `AnswerCache::get_or_fetch`).
+            Answer::Udf { udf, part } => {
+                (Box::pin(udf.answer(*part, input, templates)).await?, None)
+            }
             Answer::Upstream { call, params } => {
                 let vars =
                     args::bind(params, call.implicit(), input).map_err(ApiError::bad_request)?;

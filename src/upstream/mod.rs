@@ -279,7 +279,8 @@ impl Upstream {
             self.key_prefix,
             serde_json::to_string(&vars).unwrap_or_default()
         );
-        let fetch = async {
+        // Made only on a miss (the cache boxes it: see `AnswerCache`).
+        let fetch = || async {
             let prepared = self.plan.build(parts, templates, &vars)?;
             let method = match self.method {
                 Method::Get => reqwest::Method::GET,
