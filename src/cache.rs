@@ -65,7 +65,7 @@ impl Expiry<String, Arc<Entry>> for EntryExpiry {
 /// The answer cache shared by every snapshot (it outlives reloads; keys carry a hash of the
 /// widget's definition, so a changed widget never sees its old answers).
 pub struct AnswerCache {
-    store: moka::future::Cache<String, Arc<Entry>>,
+    store: moka::sync::Cache<String, Arc<Entry>>,
     flights: Flights,
     stale_window: Duration,
 }
@@ -73,7 +73,7 @@ pub struct AnswerCache {
 impl AnswerCache {
     /// A cache holding at most `max_bytes` of answers, serving stale answers for `stale_window`.
     pub fn new(max_bytes: u64, stale_window: Duration) -> Self {
-        let store = moka::future::Cache::builder()
+        let store = moka::sync::Cache::builder()
             .max_capacity(max_bytes)
             .weigher(|k: &String, v: &Arc<Entry>| {
                 u32::try_from(k.len() + v.reply.body.len() + 64).unwrap_or(u32::MAX)
@@ -99,7 +99,7 @@ impl AnswerCache {
     where
         F: Future<Output = Result<Reply, ApiError>>,
     {
-        let cached = self.store.get(key).await;
+        let cached = self.store.get(key);
         if let Some(e) = &cached
             && e.fresh_until > Instant::now()
         {
@@ -116,7 +116,7 @@ impl AnswerCache {
                 fresh_until: now + ttl,
                 stale_until: now + ttl + self.stale_window,
             });
-            self.store.insert(key.to_string(), entry.clone()).await;
+            self.store.insert(key.to_string(), entry.clone());
             Ok(entry)
         }))
         .await;
