@@ -19,7 +19,7 @@ use crate::live;
 use crate::metrics;
 use crate::request_id;
 use crate::snapshot::{RESERVED_PATHS, Snapshot};
-use crate::source::Reply;
+use crate::source::{Endpoint, Reply};
 use crate::{encoding, etag, health};
 
 /// Answers one request from `snap` (the snapshot current when the request arrived; a reload
@@ -46,7 +46,8 @@ where
     // A Uri clone shares its bytes: the path outlives the borrows of `req` below.
     let uri = req.uri().clone();
     let path = uri.path();
-    let route_label = route_label(path, snap);
+    let endpoint = snap.endpoints.get(path);
+    let route_label = route_label(path, endpoint.is_some());
     let admitted = gate::admit(&req, snap, peer);
     if admitted.is_ok()
         && let Some(live) = snap.live.get(path)
@@ -65,7 +66,7 @@ where
     let gzipped = catalog && encoding::accepts_gzip(headers);
     let mut resp = match admitted {
         Err(rejection) => rejection.into_response(),
-        Ok(caller) => match route(&req, body, snap, &caller).await {
+        Ok(caller) => match route(&req, body, snap, &caller, endpoint).await {
             Ok((reply, cache)) => {
                 // The gzip form is another representation, so it has a tag of its own.
                 let tag = match *req.method() {
@@ -101,11 +102,14 @@ where
     resp
 }
 
+/// Answers an admitted request: the gateway's own paths, else `endpoint` (the snapshot's
+/// endpoint at the request's path, looked up once by [`handle`]).
 async fn route<B>(
     req: &Request<()>,
     body: B,
     snap: &Snapshot,
     caller: &Caller<'_>,
+    endpoint: Option<&Endpoint>,
 ) -> Result<(Reply, Option<CacheStatus>), ApiError>
 where
     B: http_body::Body<Data = Bytes>,
@@ -144,10 +148,7 @@ where
             content_type: "text/plain; version=0.0.4; charset=utf-8",
         },
         _ => {
-            let endpoint = snap
-                .endpoints
-                .get(path)
-                .ok_or_else(|| ApiError::not_found(path))?;
+            let endpoint = endpoint.ok_or_else(|| ApiError::not_found(path))?;
             if let (Some(auth), Caller::Client(client)) = (&snap.auth, caller)
                 && let Some(widget) = auth.forbidden_widget(client, path)
             {
@@ -174,9 +175,10 @@ where
     Ok((reply, None))
 }
 
-/// The metrics label of a path: one the snapshot serves, or `unmatched` (bounded cardinality).
-fn route_label<'a>(path: &'a str, snap: &Snapshot) -> &'a str {
-    if RESERVED_PATHS.contains(&path) || snap.endpoints.contains_key(path) {
+/// The metrics label of a path: one the snapshot serves (`is_endpoint`: one of its endpoints),
+/// or `unmatched` (bounded cardinality).
+fn route_label(path: &str, is_endpoint: bool) -> &str {
+    if is_endpoint || RESERVED_PATHS.contains(&path) {
         path
     } else {
         "unmatched"

@@ -41,6 +41,10 @@ pub const RESERVED_PATHS: &[&str] = &[
 /// The current snapshot, swappable while requests read it.
 pub type Store = Arc<ArcSwap<Snapshot>>;
 
+/// A map keyed by request path, looked up on every request. foldhash instead of SipHash: the
+/// keys come from the config, and a lookup's cost is the hash of the request's path.
+pub type PathMap<V> = HashMap<String, V, foldhash::fast::RandomState>;
+
 /// One loaded, validated config version.
 pub struct Snapshot {
     /// `server:` settings.
@@ -54,7 +58,7 @@ pub struct Snapshot {
     /// The answer of `GET /`.
     pub info_json: Bytes,
     /// Served paths.
-    pub endpoints: HashMap<String, Endpoint>,
+    pub endpoints: PathMap<Endpoint>,
     /// Compiled templates.
     pub templates: Templates,
     /// Allowed browser origins.
@@ -64,7 +68,7 @@ pub struct Snapshot {
     /// The HTTPS acceptor of `server.tls`; `None` serves plain HTTP.
     pub tls: Option<tokio_rustls::TlsAcceptor>,
     /// `live_grid` WebSocket paths and the widgets they stream.
-    pub live: HashMap<String, LiveRoute>,
+    pub live: PathMap<LiveRoute>,
     /// Number of widgets.
     pub widget_count: usize,
     /// SHA-256 of the config file's text, hex.
@@ -139,7 +143,7 @@ pub fn build(config: Config, shared: &Arc<Shared>, diags: &mut Diagnostics) -> O
 
     let scope = upstream_scope(&config, shared, diags);
     let mut templates = Templates::default();
-    let mut endpoints = HashMap::new();
+    let mut endpoints = PathMap::default();
     for w in &config.widgets {
         let Some(src) = &w.source else { continue };
         let target = Target {
@@ -275,8 +279,8 @@ fn upstream_scope(config: &Config, shared: &Shared, diags: &mut Diagnostics) -> 
 }
 
 /// The WebSocket routes of `live_grid` widgets (`wsEndpoint`, keyed rows by `data.wsRowIdColumn`).
-fn live_routes(config: &Config, diags: &mut Diagnostics) -> HashMap<String, LiveRoute> {
-    let mut out = HashMap::new();
+fn live_routes(config: &Config, diags: &mut Diagnostics) -> PathMap<LiveRoute> {
+    let mut out = PathMap::default();
     for w in config
         .widgets
         .iter()
