@@ -274,11 +274,7 @@ impl Upstream {
                 ));
             }
         };
-        let key = format!(
-            "{}|{}",
-            self.key_prefix,
-            serde_json::to_string(&vars).unwrap_or_default()
-        );
+        let key = self.cache_key(&vars);
         // Made only on a miss (the cache boxes it: see `AnswerCache`).
         let fetch = || async {
             let prepared = self.plan.build(parts, templates, &vars)?;
@@ -296,6 +292,18 @@ impl Upstream {
             }
             _ => Ok((self.cache.coalesce(&key, fetch).await?, None)),
         }
+    }
+
+    /// The cache key of a call with `vars`: the widget's prefix (a hash of its definition),
+    /// `|`, then the variables as JSON (a `BTreeMap`, so in a fixed order). Written into one
+    /// buffer: this runs for every request, hits included.
+    fn cache_key(&self, vars: &BTreeMap<String, Jv>) -> String {
+        let mut key = Vec::with_capacity(self.key_prefix.len() + 1 + 16 * (vars.len() + 1));
+        key.extend_from_slice(self.key_prefix.as_bytes());
+        key.push(b'|');
+        // Writing to a Vec cannot fail, and template values always serialize.
+        let _ = serde_json::to_writer(&mut key, vars);
+        String::from_utf8(key).expect("a str and JSON are UTF-8")
     }
 
     /// Whether a JSON answer goes out as the upstream sent it once it is a list of records:
