@@ -36,6 +36,7 @@ pub mod shared;
 pub mod snapshot;
 pub mod source;
 pub mod ssrm;
+pub mod substitution;
 pub mod template;
 pub mod tls;
 pub mod upstream;

@@ -1,11 +1,13 @@
 //! The template engine: minijinja, sandboxed, with bounded work per render.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+
+use crate::substitution::Substitution;
 
 /// Upper bound on the work one render may do (minijinja "fuel"), so a template with a runaway
 /// loop answers an error instead of holding a core.
@@ -16,6 +18,9 @@ pub struct Templates {
     env: Environment<'static>,
     /// The names of the compiled templates, sorted: a widget's parts are found by prefix.
     names: BTreeSet<String>,
+    /// The templates that only substitute variables (and escape nothing), by name: rendered
+    /// without the engine ([`crate::substitution`]).
+    plain: HashMap<String, Substitution>,
 }
 
 impl Default for Templates {
@@ -37,6 +42,7 @@ impl Default for Templates {
         Templates {
             env,
             names: BTreeSet::new(),
+            plain: HashMap::new(),
         }
     }
 }
@@ -44,7 +50,11 @@ impl Default for Templates {
 impl Templates {
     /// Compiles `source` under `name`; a name ending in `.html` escapes values for HTML.
     pub fn add(&mut self, name: String, source: String) -> Result<(), minijinja::Error> {
+        let plain = Substitution::parse(&source).filter(|_| !name.ends_with(".html"));
         self.env.add_template_owned(name.clone(), source)?;
+        if let Some(plain) = plain {
+            self.plain.insert(name.clone(), plain);
+        }
         self.names.insert(name);
         Ok(())
     }
@@ -78,6 +88,9 @@ impl Templates {
 
     /// Renders template `name` with `ctx`.
     pub fn render(&self, name: &str, ctx: Value) -> Result<String, minijinja::Error> {
+        if let Some(text) = self.plain.get(name).and_then(|plain| plain.render(&ctx)) {
+            return Ok(text);
+        }
         self.env.get_template(name)?.render(ctx)
     }
 }
