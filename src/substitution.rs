@@ -9,6 +9,7 @@
 //! tests compare them). Anything else (blocks, comments, filters, attributes, whitespace
 //! control, a name the context lacks) is left to the engine.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use minijinja::Value;
@@ -66,12 +67,22 @@ impl Substitution {
     /// The text with each name replaced by its value in `ctx` (a map); `None` when `ctx` has
     /// no value for a name (the engine then reports the error in its words).
     pub fn render(&self, ctx: &Value) -> Option<String> {
+        self.render_with(|name| ctx.get_attr(name).ok())
+    }
+
+    /// [`Substitution::render`] with the variables of `vars`, without making them a template
+    /// value first.
+    pub fn render_vars(&self, vars: &BTreeMap<String, Value>) -> Option<String> {
+        self.render_with(|name| vars.get(name).cloned())
+    }
+
+    fn render_with(&self, value_of: impl Fn(&str) -> Option<Value>) -> Option<String> {
         let mut out = String::with_capacity(self.text_len + 16 * self.parts.len());
         for part in &self.parts {
             match part {
                 Part::Text(text) => out.push_str(text),
                 Part::Var(name) => {
-                    let value = ctx.get_attr(name).ok()?;
+                    let value = value_of(name)?;
                     if value.is_undefined() {
                         return None;
                     }
@@ -140,13 +151,17 @@ mod tests {
         ]
     }
 
-    /// The context as the widgets build it: a map of the variables.
-    fn context() -> Value {
-        let vars: std::collections::BTreeMap<String, Value> = values()
+    /// The variables as the widgets bind them.
+    fn vars() -> BTreeMap<String, Value> {
+        values()
             .into_iter()
             .map(|(name, value)| (name.to_string(), value))
-            .collect();
-        Value::from(vars)
+            .collect()
+    }
+
+    /// The same as a template value.
+    fn context() -> Value {
+        Value::from(vars())
     }
 
     #[test]
@@ -170,11 +185,19 @@ mod tests {
             sources.push(format!("[{{{{ {name} }}}}]"));
         }
         for source in &sources {
-            let fast = Substitution::parse(source)
-                .unwrap_or_else(|| panic!("{source:?} is a substitution"))
-                .render(&ctx);
+            let sub = Substitution::parse(source)
+                .unwrap_or_else(|| panic!("{source:?} is a substitution"));
             let slow = engine(source, &ctx).expect("the engine renders it");
-            assert_eq!(fast.as_deref(), Some(slow.as_str()), "{source:?}");
+            assert_eq!(
+                sub.render(&ctx).as_deref(),
+                Some(slow.as_str()),
+                "{source:?}"
+            );
+            assert_eq!(
+                sub.render_vars(&vars()).as_deref(),
+                Some(slow.as_str()),
+                "{source:?}"
+            );
         }
     }
 
@@ -205,6 +228,7 @@ mod tests {
     fn a_name_the_context_lacks_goes_to_the_engine() {
         let sub = Substitution::parse("{{ text }} {{ missing }}").expect("a substitution");
         assert_eq!(sub.render(&context()), None);
+        assert_eq!(sub.render_vars(&vars()), None);
         assert!(engine("{{ text }} {{ missing }}", &context()).is_err());
     }
 }

@@ -1,6 +1,6 @@
 //! The template engine: minijinja, sandboxed, with bounded work per render.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
@@ -84,6 +84,22 @@ impl Templates {
             .chain(parts)
             .flat_map(|t| self.undeclared(t))
             .collect()
+    }
+
+    /// Renders template `name` with the variables `vars`.
+    pub fn render_vars(
+        &self,
+        name: &str,
+        vars: BTreeMap<String, Value>,
+    ) -> Result<String, minijinja::Error> {
+        if let Some(text) = self
+            .plain
+            .get(name)
+            .and_then(|plain| plain.render_vars(&vars))
+        {
+            return Ok(text);
+        }
+        self.env.get_template(name)?.render(Value::from(vars))
     }
 
     /// Renders template `name` with `ctx`.

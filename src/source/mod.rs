@@ -194,15 +194,9 @@ impl Endpoint {
                 implicit,
             } => {
                 let vars = args::bind(params, implicit, input).map_err(ApiError::bad_request)?;
-                let text = templates
-                    .render(name, minijinja::Value::from(vars))
-                    .map_err(|e| {
-                        ApiError::internal(format!(
-                            "{}: template failed: {}",
-                            self.owner,
-                            describe(&e)
-                        ))
-                    })?;
+                let text = templates.render_vars(name, vars).map_err(|e| {
+                    ApiError::internal(format!("{}: template failed: {}", self.owner, describe(&e)))
+                })?;
                 (
                     templated::encode(&self.owner, &self.kind, self.data_key.as_deref(), text)?,
                     None,
@@ -265,7 +259,11 @@ pub fn text_reply(kind: &WidgetType, text: String) -> Reply {
             body: Bytes::from(text),
             content_type: "text/plain; charset=utf-8",
         },
-        Encoding::JsonString | Encoding::Json => json_reply(&serde_json::Value::String(text)),
+        // A str serializes as a JSON string; no `Value` in between.
+        Encoding::JsonString | Encoding::Json => Reply {
+            body: Bytes::from(serde_json::to_vec(&text).unwrap_or_default()),
+            content_type: "application/json",
+        },
     }
 }
 
