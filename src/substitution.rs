@@ -14,6 +14,9 @@ use std::fmt::Write;
 
 use minijinja::Value;
 
+// An ASCII identifier; the engine accepts more (Unicode), which it then renders itself.
+use crate::config::env::is_name;
+
 /// A template of text and variable names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Substitution {
@@ -104,15 +107,6 @@ fn push_text(parts: &mut Vec<Part>, text_len: &mut usize, text: &str) {
     } else {
         parts.push(Part::Text(text.to_string()));
     }
-}
-
-/// An ASCII identifier as the engine reads one (a narrower set falls back to the engine).
-fn is_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]

@@ -94,7 +94,10 @@ fn lookup(name: &str, env: Lookup<'_>) -> Result<String, String> {
     }
 }
 
-fn is_name(name: &str) -> bool {
+/// Whether `name` is an ASCII identifier: a letter or `_`, then letters, digits and `_`. The
+/// rule for the `NAME` of `${NAME}`, and for the `{{ name }}` tags [`crate::substitution`]
+/// renders without the template engine.
+pub fn is_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()
