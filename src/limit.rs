@@ -25,11 +25,15 @@ pub const SWEEP_PERIOD: Duration = Duration::from_secs(60);
 
 type Keyed<K> = DefaultKeyedRateLimiter<K>;
 
+/// Limiters by rate. foldhash, not SipHash: the rates come from the config, and every request
+/// looks one up.
+type ByRate<V> = HashMap<Rate, Arc<V>, foldhash::fast::RandomState>;
+
 /// Every rate limiter of the server.
 pub struct Limiters {
-    clients: RwLock<HashMap<Rate, Arc<Keyed<Arc<str>>>>>,
-    addresses: RwLock<HashMap<Rate, Arc<Keyed<IpAddr>>>>,
-    overflow: RwLock<HashMap<Rate, Arc<DefaultDirectRateLimiter>>>,
+    clients: RwLock<ByRate<Keyed<Arc<str>>>>,
+    addresses: RwLock<ByRate<Keyed<IpAddr>>>,
+    overflow: RwLock<ByRate<DefaultDirectRateLimiter>>,
     max_addresses: usize,
     clock: DefaultClock,
 }
@@ -122,11 +126,7 @@ fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn get_or_insert<V>(
-    map: &RwLock<HashMap<Rate, Arc<V>>>,
-    rate: Rate,
-    make: impl FnOnce() -> V,
-) -> Arc<V> {
+fn get_or_insert<V>(map: &RwLock<ByRate<V>>, rate: Rate, make: impl FnOnce() -> V) -> Arc<V> {
     if let Some(found) = read(map).get(&rate) {
         return found.clone();
     }
@@ -137,7 +137,7 @@ fn get_or_insert<V>(
         .clone()
 }
 
-fn sweep_map<K: Hash + Eq + Clone>(map: &RwLock<HashMap<Rate, Arc<Keyed<K>>>>) {
+fn sweep_map<K: Hash + Eq + Clone>(map: &RwLock<ByRate<Keyed<K>>>) {
     let mut map = map.write().unwrap_or_else(PoisonError::into_inner);
     for limiter in map.values() {
         limiter.retain_recent();

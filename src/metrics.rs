@@ -62,7 +62,9 @@ pub fn render() -> String {
 /// Registered handles of `widgetgate_requests_total` and `widgetgate_request_duration_seconds`
 /// by route and status: a request then costs two map lookups instead of building, hashing and
 /// looking up label sets (three allocations) in the recorder.
-type RequestHandles = HashMap<String, HashMap<u16, (Counter, Histogram)>>;
+/// foldhash, not SipHash: the keys are the config's paths and status codes.
+type RequestHandles = HashMap<String, HashMap<u16, (Counter, Histogram), Fold>, Fold>;
+type Fold = foldhash::fast::RandomState;
 static REQUEST_HANDLES: LazyLock<RwLock<RequestHandles>> = LazyLock::new(Default::default);
 
 /// Whether our recorder is installed: handles registered before it would stay no-ops.
