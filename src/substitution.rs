@@ -7,15 +7,19 @@
 //! minijinja prints it without auto-escaping (its `Display`), after dropping one trailing
 //! newline as minijinja's default syntax does: the output is the engine's, byte for byte (the
 //! tests compare them). Anything else (blocks, comments, filters, attributes, whitespace
-//! control, a name the context lacks) is left to the engine.
+//! control, a name the context lacks, an output past [`MAX_OUTPUT`]) is left to the engine.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use minijinja::Value;
 
-// An ASCII identifier; the engine accepts more (Unicode), which it then renders itself.
+// A plain variable name (our minijinja build takes ASCII identifiers only).
 use crate::config::env::is_name;
+
+/// The longest output rendered here. A longer one is left to the engine, whose fuel bounds
+/// the bytes a render may write (a template that runs out of it fails there as before).
+pub const MAX_OUTPUT: usize = 1 << 20;
 
 /// A template of text and variable names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +60,8 @@ impl Substitution {
             push_text(&mut parts, &mut text_len, &rest[..open]);
             let inner_start = open + 2;
             let close = rest[inner_start..].find("}}")? + inner_start;
-            let name = rest[inner_start..close].trim();
+            // The engine's lexer skips ASCII whitespace only inside a tag.
+            let name = rest[inner_start..close].trim_ascii();
             if !is_name(name) || LITERALS.contains(&name) {
                 return None;
             }
@@ -90,6 +95,9 @@ impl Substitution {
                         return None;
                     }
                     write!(out, "{value}").ok()?;
+                    if out.len() > MAX_OUTPUT {
+                        return None;
+                    }
                 }
             }
         }
@@ -213,9 +221,22 @@ mod tests {
             "{{ }}",
             "{{ text",
             "{{ naïve }}",
+            "{{\u{a0}text }}",
+            "{{\x0btext }}",
         ] {
             assert_eq!(Substitution::parse(source), None, "{source:?}");
         }
+    }
+
+    #[test]
+    fn an_output_past_the_bound_goes_to_the_engine() {
+        let sub = Substitution::parse("{{ big }}{{ big }}").expect("a substitution");
+        let half = "x".repeat(MAX_OUTPUT / 2);
+        let mut vars = BTreeMap::new();
+        vars.insert("big".to_string(), Value::from(half.clone()));
+        assert_eq!(sub.render_vars(&vars).map(|s| s.len()), Some(MAX_OUTPUT));
+        vars.insert("big".to_string(), Value::from(half + "x"));
+        assert_eq!(sub.render_vars(&vars), None);
     }
 
     #[test]

@@ -51,6 +51,8 @@ impl Templates {
     /// Compiles `source` under `name`; a name ending in `.html` escapes values for HTML.
     pub fn add(&mut self, name: String, source: String) -> Result<(), minijinja::Error> {
         let plain = Substitution::parse(&source).filter(|_| !name.ends_with(".html"));
+        // A name added again must not keep an earlier source's fast path.
+        self.plain.remove(&name);
         self.env.add_template_owned(name.clone(), source)?;
         if let Some(plain) = plain {
             self.plain.insert(name.clone(), plain);
@@ -161,6 +163,20 @@ mod tests {
         let s = MultiValue(vec![Value::from("AAPL"), Value::from("MSFT")]).into_value();
         let out = t.render("t", minijinja::context! { s }).expect("renders");
         assert_eq!(out, "AAPL,MSFT|[AAPL][MSFT]|2");
+    }
+
+    #[test]
+    fn a_name_added_again_renders_its_new_source() {
+        let mut t = Templates::default();
+        t.add("t".into(), "{{ x }}".into()).expect("compiles");
+        t.add("t".into(), "{{ x | upper }}".into())
+            .expect("compiles");
+        let out = t
+            .render("t", minijinja::context! { x => "a" })
+            .expect("renders");
+        assert_eq!(out, "A");
+        assert!(t.add("t".into(), "{% if %}".into()).is_err());
+        assert!(!t.plain.contains_key("t"));
     }
 
     #[test]
