@@ -549,3 +549,36 @@ async fn the_default_configs_chart_follows_the_theme_and_its_profile_the_clock()
         "{profile}"
     );
 }
+
+/// Text-and-names templates are rendered without the engine (src/substitution.rs); over HTTP
+/// they must answer what the engine answers: values as it prints them, one trailing newline of
+/// a block template dropped, braces that are not tags kept, a multi-select joined by commas.
+#[tokio::test]
+async fn plain_substitution_templates_answer_as_the_engine_does() {
+    let gw = Gateway::from_yaml(
+        "widgets:
+  plain:
+    name: Plain
+    description: Only text and names
+    type: markdown
+    params:
+      - { paramName: symbol, value: AAPL, type: text }
+      - { paramName: days, value: 30, type: number }
+      - { paramName: picks, value: [AAPL, MSFT], type: text, multiSelect: true, options: [{ label: A, value: AAPL }, { label: M, value: MSFT }, { label: T, value: TSLA }] }
+    template: |
+      # {{ symbol }} {a} }}
+      Last {{days}} days of {{ picks }} for **{{ symbol }}**.
+",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        gw.json("/plain").await,
+        json!("# AAPL {a} }}\nLast 30 days of AAPL,MSFT for **AAPL**.")
+    );
+    assert_eq!(
+        gw.json("/plain?symbol=Soci%C3%A9t%C3%A9%20G%C3%A9n%C3%A9rale&days=7&picks=TSLA")
+            .await,
+        json!("# Société Générale {a} }}\nLast 7 days of TSLA for **Société Générale**.")
+    );
+}
