@@ -21,6 +21,7 @@ pub mod error;
 pub mod etag;
 pub mod gate;
 pub mod handler;
+pub mod head_timeout;
 pub mod health;
 pub mod idle;
 pub mod inputs;

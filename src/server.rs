@@ -5,7 +5,6 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use http::HeaderMap;
@@ -22,6 +21,7 @@ use tokio::time::Instant;
 use crate::error::ApiError;
 use crate::gate::Peer;
 use crate::handler;
+use crate::head_timeout::{Check, HeadTimeout};
 use crate::limit::{Limiters, MAX_TRACKED_ADDRESSES, SWEEP_PERIOD};
 use crate::metrics;
 use crate::snapshot::Store;
@@ -48,11 +48,12 @@ type Builder = auto::Builder<TokioExecutor>;
 pub async fn serve(listener: TcpListener, store: Store, shutdown: impl Future<Output = ()>) {
     let limits = store.load().server.limits.clone();
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    // Without a timer, hyper's header timeout silently does nothing (slowloris).
+    // The header timeout is kept by `head_timeout` (one timer per connection); hyper's own
+    // would make a timer per request, and with a timer set it would default to 30 s.
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout)
+        .header_read_timeout(None)
         .keep_alive(true)
         .max_buf_size(MAX_HEADER_BYTES);
     builder
@@ -90,7 +91,7 @@ pub async fn serve(listener: TcpListener, store: Store, shutdown: impl Future<Ou
                     builder: builder.clone(),
                     watcher: graceful.watcher(),
                     peer: peer.ip(),
-                    first_request_by: Instant::now() + limits.header_timeout,
+                    heads: Arc::new(HeadTimeout::new(Instant::now(), limits.header_timeout)),
                 };
                 metrics::connections(1.0);
                 tokio::spawn(async move {
@@ -117,11 +118,9 @@ struct Conn {
     builder: Arc<Builder>,
     watcher: Watcher,
     peer: IpAddr,
-    /// When the first request's headers must have arrived (TLS handshake included). hyper's
-    /// header timeout covers every later request and idle keep-alive time, but not the
-    /// protocol detection before the first request, where a silent client would hold its
-    /// connection slot for ever.
-    first_request_by: Instant,
+    /// The header timeout: the first request's head must arrive within it (TLS handshake
+    /// and protocol detection included), and every later one within it of the last answer.
+    heads: Arc<HeadTimeout>,
 }
 
 impl Conn {
@@ -134,7 +133,8 @@ impl Conn {
             self.serve(stream).await;
             return;
         };
-        match tokio::time::timeout_at(self.first_request_by, acceptor.accept(stream)).await {
+        let handshake_by = self.heads.first_deadline();
+        match tokio::time::timeout_at(handshake_by, acceptor.accept(stream)).await {
             Ok(Ok(tls)) => self.serve(tls).await,
             Ok(Err(e)) => tracing::debug!(peer = %self.peer, error = %e, "TLS handshake failed"),
             Err(_) => tracing::debug!(peer = %self.peer, "TLS handshake timed out"),
@@ -146,13 +146,13 @@ impl Conn {
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let (store, limiters, peer) = (self.store, self.limiters, self.peer);
-        let started = Arc::new(AtomicBool::new(false));
-        let first = started.clone();
+        let heads = self.heads.clone();
         let svc = service_fn(move |req| {
-            first.store(true, Ordering::Relaxed);
+            let busy = heads.begin(req.version());
             let snap = store.load_full();
             let limiters = limiters.clone();
             async move {
+                let _busy = busy;
                 let origin = req.headers().get(ORIGIN).cloned();
                 // Kept for the timeout's log line; a Uri clone shares its bytes.
                 let uri = req.uri().clone();
@@ -187,13 +187,21 @@ impl Conn {
             .serve_connection_with_upgrades(TokioIo::new(io), svc);
         let conn = self.watcher.watch(conn.into_owned());
         tokio::pin!(conn);
-        tokio::select! {
-            _ = &mut conn => return,
-            () = tokio::time::sleep_until(self.first_request_by) => {}
-        }
-        if !started.load(Ordering::Relaxed) {
-            tracing::debug!(peer = %self.peer, "no request before the header timeout; closing");
-            return;
+        let timer = tokio::time::sleep_until(self.heads.first_deadline());
+        tokio::pin!(timer);
+        loop {
+            tokio::select! {
+                _ = &mut conn => return,
+                () = &mut timer => match self.heads.check(Instant::now()) {
+                    Check::Until(at) => timer.as_mut().reset(at),
+                    Check::Unwatched => break,
+                    Check::Close => {
+                        let what = if self.heads.never_asked() { "no request" } else { "idle" };
+                        tracing::debug!(peer = %self.peer, "{what} for the header timeout; closing");
+                        return;
+                    }
+                },
+            }
         }
         let _ = conn.await;
     }

@@ -3,11 +3,14 @@
 //! well-behaved client is still served.
 
 mod common;
+#[path = "common/upstream.rs"]
+mod stand_in;
 
 use std::time::{Duration, Instant};
 
 use common::{Gateway, HELLO_WIDGETS};
 use serde_json::{Value, json};
+use stand_in::{Canned, Upstream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -158,6 +161,71 @@ async fn idle_connections_are_closed_after_the_header_timeout() {
         waited < Duration::from_secs(4),
         "closed only after {waited:?}"
     );
+}
+
+/// Sends one GET on `stream` and reads its answer's head (small answers come in one read).
+async fn ask(stream: &mut TcpStream, path: &str) -> String {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut buf = [0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+        .await
+        .expect("an answer within 5 s")
+        .expect("read");
+    String::from_utf8_lossy(&buf[..n]).to_string()
+}
+
+#[tokio::test]
+async fn a_connection_that_keeps_asking_outlives_the_header_timeout() {
+    let gw = gateway("{ header_timeout: 1s }").await;
+    let mut stream = TcpStream::connect(gw.addr()).await.expect("connect");
+    // Nine requests 300 ms apart: 2.4 s on one connection with a 1 s timeout.
+    for i in 0..9 {
+        if i > 0 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        let answer = ask(&mut stream, "/hello").await;
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "request {i}: {answer:?}"
+        );
+    }
+    // Idle time counts from the last answer.
+    let answered = Instant::now();
+    let closed = read_to_close(&mut stream, Duration::from_secs(5)).await;
+    assert_eq!(
+        closed.as_deref(),
+        Some(""),
+        "the idle connection stayed open"
+    );
+    let idle = answered.elapsed();
+    assert!(
+        idle >= Duration::from_millis(900) && idle < Duration::from_secs(3),
+        "closed {idle:?} after the last answer"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_slower_than_the_header_timeout_is_delivered() {
+    let up =
+        Upstream::start(|_| Canned::json(json!([{"a": 1}])).after(Duration::from_millis(1600)))
+            .await;
+    let yaml = format!(
+        "server:\n  limits: {{ header_timeout: 1s }}\nproviders:\n  api: {{ base_url: '{}' }}\nwidgets:\n  slow:\n    name: Slow\n    description: A slow upstream\n    type: table\n    upstream: {{ provider: api, path: /rows }}\n",
+        up.base
+    );
+    let gw = Gateway::from_yaml(&yaml, &[]).await;
+    let mut stream = TcpStream::connect(gw.addr()).await.expect("connect");
+    let started = Instant::now();
+    let answer = ask(&mut stream, "/slow").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+    assert!(answer.ends_with(r#"[{"a":1}]"#), "{answer:?}");
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+    // And once answered, the connection is idle like any other.
+    let answered = Instant::now();
+    let closed = read_to_close(&mut stream, Duration::from_secs(5)).await;
+    assert_eq!(closed.as_deref(), Some(""));
+    assert!(answered.elapsed() >= Duration::from_millis(900));
 }
 
 #[tokio::test]
