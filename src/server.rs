@@ -55,6 +55,11 @@ pub async fn serve(listener: TcpListener, store: Store, shutdown: impl Future<Ou
         .timer(TokioTimer::new())
         .header_read_timeout(None)
         .keep_alive(true)
+        // A request whose client hangs up is finished rather than cancelled (bounded by
+        // `request_timeout`; an upstream answer it fetched still fills the cache). Watching
+        // for the hang-up made hyper try a read, and allocate a new 8 KiB read buffer, on
+        // every request.
+        .half_close(true)
         .max_buf_size(MAX_HEADER_BYTES);
     builder
         .http2()

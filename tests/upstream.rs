@@ -175,6 +175,32 @@ async fn cache_hits_until_expiry_then_misses() {
 }
 
 #[tokio::test]
+async fn a_client_that_hangs_up_still_fills_the_cache() {
+    let up = Upstream::start(|_| rows().after(Duration::from_millis(500))).await;
+    let gw = widgets(&up.base, &format!("{TABLE}    cache: 60s\n")).await;
+    let mut quitter = tokio::net::TcpStream::connect(gw.addr())
+        .await
+        .expect("connect");
+    tokio::io::AsyncWriteExt::write_all(
+        &mut quitter,
+        b"GET /rows?symbol=AAPL HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    .await
+    .expect("write");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(quitter);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let resp = gw.get("/rows?symbol=AAPL").await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["x-cache"],
+        "hit",
+        "the abandoned call was not finished"
+    );
+    assert_eq!(up.calls(), 1);
+}
+
+#[tokio::test]
 async fn provider_cache_default_applies_to_its_widgets() {
     let up = Upstream::start(|_| rows()).await;
     let gw = Setup {
