@@ -40,7 +40,7 @@ where
     let id = request_id::of(headers);
     if Cors::is_preflight(req.method(), headers) {
         let mut resp = snap.cors.preflight(headers);
-        request_id::set(&mut resp, &id);
+        request_id::set(&mut resp, id);
         return resp;
     }
     // A Uri clone shares its bytes: the path outlives the borrows of `req` below.
@@ -94,7 +94,7 @@ where
     let elapsed = started.elapsed();
     metrics::request(route_label, resp.status().as_u16(), elapsed);
     tracing::debug!(request_id = %id, method = %req.method(), route = route_label, status = resp.status().as_u16(), micros = elapsed.as_micros() as u64, "answered");
-    request_id::set(&mut resp, &id);
+    request_id::set(&mut resp, id);
     if req.method() == Method::HEAD {
         *resp.body_mut() = Full::new(Bytes::new());
     }

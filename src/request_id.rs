@@ -70,9 +70,9 @@ fn write_hex(mut n: u64, out: &mut [u8]) {
     }
 }
 
-/// Echoes `id` on `resp`.
-pub fn set<B>(resp: &mut Response<B>, id: &RequestId) {
-    resp.headers_mut().insert(HEADER.clone(), id.0.clone());
+/// Echoes `id` on `resp` (its last use: the value moves into the header, no copy is made).
+pub fn set<B>(resp: &mut Response<B>, id: RequestId) {
+    resp.headers_mut().insert(HEADER.clone(), id.0);
 }
 
 #[cfg(test)]
