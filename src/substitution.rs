@@ -9,10 +9,12 @@
 //! tests compare them). Anything else (blocks, comments, filters, attributes, whitespace
 //! control, a name the context lacks, an output past [`MAX_OUTPUT`]) is left to the engine.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use minijinja::Value;
+use minijinja::value::ValueKind;
 
 // A plain variable name (our minijinja build takes ASCII identifiers only).
 use crate::config::env::is_name;
@@ -81,20 +83,24 @@ impl Substitution {
     /// [`Substitution::render`] with the variables of `vars`, without making them a template
     /// value first.
     pub fn render_vars(&self, vars: &BTreeMap<String, Value>) -> Option<String> {
-        self.render_with(|name| vars.get(name).cloned())
+        self.render_with(|name| vars.get(name))
     }
 
-    fn render_with(&self, value_of: impl Fn(&str) -> Option<Value>) -> Option<String> {
+    fn render_with<V: Borrow<Value>>(
+        &self,
+        value_of: impl Fn(&str) -> Option<V>,
+    ) -> Option<String> {
         let mut out = String::with_capacity(self.text_len + 16 * self.parts.len());
         for part in &self.parts {
             match part {
                 Part::Text(text) => out.push_str(text),
                 Part::Var(name) => {
                     let value = value_of(name)?;
+                    let value = value.borrow();
                     if value.is_undefined() {
                         return None;
                     }
-                    write!(out, "{value}").ok()?;
+                    write_value(&mut out, value)?;
                     if out.len() > MAX_OUTPUT {
                         return None;
                     }
@@ -103,6 +109,24 @@ impl Substitution {
         }
         Some(out)
     }
+}
+
+/// Writes `value` as the engine prints it without auto-escaping: its `Display`. Strings and
+/// integers, what params bind, are written directly (minijinja's `Display` formats them through
+/// a second formatter).
+fn write_value(out: &mut String, value: &Value) -> Option<()> {
+    if value.kind() == ValueKind::String
+        && let Some(text) = value.as_str()
+    {
+        out.push_str(text);
+    } else if value.is_integer()
+        && let Ok(n) = i64::try_from(value.clone())
+    {
+        write!(out, "{n}").ok()?;
+    } else {
+        write!(out, "{value}").ok()?;
+    }
+    Some(())
 }
 
 fn push_text(parts: &mut Vec<Part>, text_len: &mut usize, text: &str) {
@@ -138,6 +162,8 @@ mod tests {
             ("quotes", Value::from("<b>\"a\" & 'b'</b>")),
             ("int", Value::from(30)),
             ("negative", Value::from(-7)),
+            ("huge", Value::from(u64::MAX)),
+            ("wide", Value::from(i128::MIN)),
             ("float", Value::from(2.5)),
             ("whole_float", Value::from(2.0)),
             ("big_float", Value::from(1e21)),
@@ -150,6 +176,7 @@ mod tests {
             ),
             ("safe", Value::from_safe_string("<i>x</i>".into())),
             ("empty", Value::from("")),
+            ("padded", Value::from("  spaced\tout \n")),
         ]
     }
 
