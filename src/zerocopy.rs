@@ -152,12 +152,14 @@ impl AsyncWrite for SendfileStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        // Only a slice of shared size is looked up: small answers (most of them) take no lock,
+        // and the short rest of a shared answer after a partial write is copied.
         let found = if COUNT.load(Ordering::Relaxed) == 0 {
             None
         } else {
             bufs.iter()
                 .enumerate()
-                .filter(|(_, b)| !b.is_empty())
+                .filter(|(_, b)| b.len() >= MIN_SHARED_BYTES)
                 .find_map(|(i, b)| locate(b).map(|at| (i, at)))
         };
         let Some((i, (file, offset))) = found else {
