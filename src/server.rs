@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use crate::error::ApiError;
 use crate::gate::Peer;
 use crate::handler;
-use crate::head_timeout::{Check, HeadTimeout};
+use crate::head_timeout::{Check, HeadTimeout, Watched};
 use crate::limit::{Limiters, MAX_TRACKED_ADDRESSES, SWEEP_PERIOD};
 use crate::metrics;
 use crate::snapshot::Store;
@@ -187,15 +187,18 @@ impl Conn {
                 Ok::<_, Infallible>(resp)
             }
         });
-        let conn = self
-            .builder
-            .serve_connection_with_upgrades(TokioIo::new(io), svc);
+        let conn = self.builder.serve_connection_with_upgrades(
+            TokioIo::new(Watched::new(io, self.heads.clone())),
+            svc,
+        );
         let conn = self.watcher.watch(conn.into_owned());
         tokio::pin!(conn);
         let timer = tokio::time::sleep_until(self.heads.first_deadline());
         tokio::pin!(timer);
         loop {
             tokio::select! {
+                // The connection first: a head that arrived as the timer fired is served.
+                biased;
                 _ = &mut conn => return,
                 () = &mut timer => match self.heads.check(Instant::now()) {
                     Check::Until(at) => timer.as_mut().reset(at),

@@ -163,16 +163,25 @@ async fn idle_connections_are_closed_after_the_header_timeout() {
     );
 }
 
-/// Sends one GET on `stream` and reads its answer's head (small answers come in one read).
+/// Sends one GET on `stream` and reads its whole answer.
 async fn ask(stream: &mut TcpStream, path: &str) -> String {
     let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
     stream.write_all(request.as_bytes()).await.expect("write");
+    let mut got = Vec::new();
     let mut buf = [0u8; 4096];
-    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
-        .await
-        .expect("an answer within 5 s")
-        .expect("read");
-    String::from_utf8_lossy(&buf[..n]).to_string()
+    while answer_len(&got).is_none_or(|len| got.len() < len) {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("an answer within 5 s")
+            .expect("read");
+        assert!(
+            n > 0,
+            "closed mid-answer: {:?}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&got).to_string()
 }
 
 #[tokio::test]
@@ -226,6 +235,94 @@ async fn an_answer_slower_than_the_header_timeout_is_delivered() {
     let closed = read_to_close(&mut stream, Duration::from_secs(5)).await;
     assert_eq!(closed.as_deref(), Some(""));
     assert!(answered.elapsed() >= Duration::from_millis(900));
+}
+
+#[tokio::test]
+async fn a_large_answer_to_a_slow_reader_arrives_whole() {
+    // 6 MB: more than the sockets' buffers hold, so the server waits on the reader for longer
+    // than the header timeout.
+    let text = "a slow reader ".repeat(450_000);
+    let gw = Gateway::from_yaml(
+        "server:\n  limits: { header_timeout: 1s }\nwidgets:\n  big:\n    name: Big\n    description: A large document\n    type: markdown\n    file: big.md\n",
+        &[("big.md", text.as_bytes())],
+    )
+    .await;
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .set_recv_buffer_size(16 * 1024)
+        .expect("small receive buffer");
+    let addr = gw.addr().parse().expect("address");
+    let mut stream = socket.connect(addr).await.expect("connect");
+    stream
+        .write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let started = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    let expected_len = loop {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("bytes within 5 s")
+            .expect("read");
+        got.extend_from_slice(&buf[..n]);
+        let whole = answer_len(&got);
+        if n == 0 || whole.is_some_and(|len| got.len() >= len) {
+            break whole;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let took = started.elapsed();
+    let expected_len = expected_len.expect("a complete head");
+    assert_eq!(
+        got.len(),
+        expected_len,
+        "the answer was cut off after {took:?}"
+    );
+    assert!(
+        took > Duration::from_millis(1500),
+        "read in {took:?}: not slow enough to test the timeout"
+    );
+    assert!(got.starts_with(b"HTTP/1.1 200"));
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_an_answer_is_closed() {
+    let text = "an unread answer ".repeat(400_000);
+    let gw = Gateway::from_yaml(
+        "server:\n  limits: { header_timeout: 1s }\nwidgets:\n  big:\n    name: Big\n    description: A large document\n    type: markdown\n    file: big.md\n",
+        &[("big.md", text.as_bytes())],
+    )
+    .await;
+    let mut stream = TcpStream::connect(gw.addr()).await.expect("connect");
+    stream
+        .write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    // Nothing read for 2.5 s: the server's writes wait, with no progress, past the timeout.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let started = Instant::now();
+    let read = read_to_close(&mut stream, Duration::from_secs(5)).await;
+    let partial = read.expect("the server closed the stalled connection");
+    assert!(
+        partial.len() < text.len(),
+        "the whole answer arrived ({} bytes) after {:?}",
+        partial.len(),
+        started.elapsed()
+    );
+}
+
+/// The length of a response (head and `Content-Length` body) once its head is in `bytes`.
+fn answer_len(bytes: &[u8]) -> Option<usize> {
+    let head_end = bytes.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(&bytes[..head_end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))?
+        .trim()
+        .parse::<usize>()
+        .ok()?;
+    Some(head_end + length)
 }
 
 #[tokio::test]

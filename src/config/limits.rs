@@ -15,7 +15,7 @@ use crate::yaml::Node;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 /// How long a client may take to send a request's headers, and how long an idle keep-alive
-/// connection stays open. hyper needs a timer for this to take effect (see server.rs).
+/// connection stays open (enforced by head_timeout.rs).
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long one request may take to answer before it gets a 504.
