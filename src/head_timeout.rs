@@ -10,9 +10,10 @@
 //! the connection's one timer reads that record only when it fires: it closes an HTTP/1
 //! connection that has had no request in flight and no write progress for the whole timeout,
 //! and otherwise sleeps until that could be the case. So an idle connection is closed when
-//! hyper's own timer would have closed it, a large answer to a slow reader is sent whole, and
-//! a client that stops reading an answer altogether is closed after the timeout too (hyper
-//! kept such a connection open for ever).
+//! hyper's own timer would have closed it, a large answer to a slow reader is sent whole (the
+//! kernel reports a socket writable again once about a third of its send buffer has drained,
+//! so the reader must take that much per timeout), and a client that stops reading an answer
+//! altogether is closed after the timeout too (hyper kept such a connection open for ever).
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
@@ -148,7 +149,10 @@ impl<I> Watched<I> {
             self.waiting = true;
         } else if self.waiting {
             self.waiting = false;
-            self.heads.active_at(Instant::now());
+            // Before any request (HTTP/2's own frames), writes do not push the first deadline.
+            if !self.heads.never_asked() {
+                self.heads.active_at(Instant::now());
+            }
         }
         result
     }
@@ -244,6 +248,73 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A write side that answers each poll with the next of `script` (then Ready).
+    struct Scripted(Vec<Poll<usize>>);
+
+    impl AsyncRead for Scripted {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            _: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl AsyncWrite for Scripted {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            if self.0.is_empty() {
+                return Poll::Ready(Ok(buf.len()));
+            }
+            self.0.remove(0).map(Ok)
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn idle_since(t: &HeadTimeout) -> u64 {
+        t.idle_since_us.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn only_a_write_that_waited_counts_as_activity() {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let t = Arc::new(HeadTimeout::new(
+            Instant::now() - Duration::from_secs(1),
+            LIMIT,
+        ));
+        // Before any request, nothing counts.
+        let mut io = Watched::new(Scripted(vec![Poll::Pending, Poll::Ready(3)]), t.clone());
+        assert!(Pin::new(&mut io).poll_write(&mut cx, b"abc").is_pending());
+        assert!(Pin::new(&mut io).poll_write(&mut cx, b"abc").is_ready());
+        assert_eq!(idle_since(&t), 0);
+        drop(t.begin(Version::HTTP_11));
+        let answered = idle_since(&t);
+        assert!(answered > 0);
+        // A write that goes through at once records nothing.
+        std::thread::sleep(Duration::from_millis(2));
+        let mut io = Watched::new(Scripted(vec![Poll::Ready(3)]), t.clone());
+        assert!(Pin::new(&mut io).poll_write(&mut cx, b"abc").is_ready());
+        assert_eq!(idle_since(&t), answered);
+        // One that waited does, when it goes through.
+        io.io.0 = vec![Poll::Pending, Poll::Pending, Poll::Ready(3)];
+        assert!(Pin::new(&mut io).poll_write(&mut cx, b"abc").is_pending());
+        assert!(Pin::new(&mut io).poll_write(&mut cx, b"abc").is_pending());
+        assert_eq!(idle_since(&t), answered);
+        assert!(Pin::new(&mut io).poll_write(&mut cx, b"abc").is_ready());
+        assert!(idle_since(&t) > answered);
     }
 
     #[test]
