@@ -237,16 +237,23 @@ async fn an_answer_slower_than_the_header_timeout_is_delivered() {
     assert!(answered.elapsed() >= Duration::from_millis(900));
 }
 
+/// A gateway whose `/big` answers `text` as a markdown widget, with `header_timeout`.
+async fn big_answer(text: &str, header_timeout: &str) -> Gateway {
+    Gateway::from_yaml(
+        &format!(
+            "server:\n  limits: {{ header_timeout: {header_timeout} }}\nwidgets:\n  big:\n    name: Big\n    description: A large document\n    type: markdown\n    file: big.md\n"
+        ),
+        &[("big.md", text.as_bytes())],
+    )
+    .await
+}
+
 #[tokio::test]
 async fn a_large_answer_to_a_slow_reader_arrives_whole() {
     // 9 MB: more than the sockets' buffers hold, so the server waits on the reader for longer
     // than the header timeout (the reader takes about 3.5 s).
     let text = "a slow reader ".repeat(650_000);
-    let gw = Gateway::from_yaml(
-        "server:\n  limits: { header_timeout: 2s }\nwidgets:\n  big:\n    name: Big\n    description: A large document\n    type: markdown\n    file: big.md\n",
-        &[("big.md", text.as_bytes())],
-    )
-    .await;
+    let gw = big_answer(&text, "2s").await;
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
     socket
         .set_recv_buffer_size(16 * 1024)
@@ -289,11 +296,7 @@ async fn a_large_answer_to_a_slow_reader_arrives_whole() {
 #[tokio::test]
 async fn a_client_that_stops_reading_an_answer_is_closed() {
     let text = "an unread answer ".repeat(400_000);
-    let gw = Gateway::from_yaml(
-        "server:\n  limits: { header_timeout: 1s }\nwidgets:\n  big:\n    name: Big\n    description: A large document\n    type: markdown\n    file: big.md\n",
-        &[("big.md", text.as_bytes())],
-    )
-    .await;
+    let gw = big_answer(&text, "1s").await;
     let mut stream = TcpStream::connect(gw.addr()).await.expect("connect");
     stream
         .write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
