@@ -124,7 +124,8 @@ struct Conn {
     watcher: Watcher,
     peer: IpAddr,
     /// The header timeout: the first request's head must arrive within it (TLS handshake
-    /// and protocol detection included), and every later one within it of the last answer.
+    /// and protocol detection included), and every later one within it of the last answer
+    /// having been sent (see `head_timeout.rs`).
     heads: Arc<HeadTimeout>,
 }
 
