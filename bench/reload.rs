@@ -92,7 +92,7 @@ async fn save_to_served(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/widgets.json", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(widgetgate::run(listener, store, async {
+    let server = tokio::spawn(widgetgate::run(listener, store, None, async {
         let _ = stopped.await;
     }));
     println!(

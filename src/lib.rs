@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod args;
+pub mod arrivals;
 pub mod auth;
 pub mod body;
 pub mod cache;
@@ -60,8 +61,14 @@ pub fn store(snapshot: Snapshot) -> Store {
 
 /// Serves the current snapshot of `store` on `listener` until `shutdown` completes. Integration
 /// tests call this with a listener on 127.0.0.1:0; the binary calls it with the configured
-/// address.
-pub async fn run(listener: TcpListener, store: Store, shutdown: impl Future<Output = ()>) {
+/// address and, when its serving threads spin before sleeping, the set of sockets whose
+/// arrivals end a spin early (`arrivals`).
+pub async fn run(
+    listener: TcpListener,
+    store: Store,
+    arrivals: Option<Arc<arrivals::Arrivals>>,
+    shutdown: impl Future<Output = ()>,
+) {
     metrics::init();
-    server::serve(listener, store, shutdown).await;
+    server::serve(listener, store, arrivals, shutdown).await;
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use tokio::net::TcpListener;
+use widgetgate::arrivals::Arrivals;
 use widgetgate::diag::Diagnostics;
 use widgetgate::idle;
 use widgetgate::reload::{self, HotReload, watch::WatchMode};
@@ -229,8 +230,13 @@ fn serve(cli: &Cli) -> ExitCode {
         // Also the name of tokio's blocking-pool threads (file reads), which serve too.
         .thread_name("serve")
         .enable_all();
+    let mut arrivals = None;
     if !idle_spin.is_zero() {
-        builder.on_thread_park(idle::before_park(idle_spin));
+        match Arrivals::new() {
+            Ok(set) => arrivals = Some(Arc::new(set)),
+            Err(e) => tracing::warn!("the idle spin will run its full length: no epoll set: {e}"),
+        }
+        builder.on_thread_park(idle::before_park(idle_spin, arrivals.clone()));
     }
     let runtime = match builder.build() {
         Ok(rt) => rt,
@@ -261,7 +267,7 @@ fn serve(cli: &Cli) -> ExitCode {
             "serving {} on {scheme}://{addr}",
             path.display()
         );
-        widgetgate::run(listener, store, shutdown).await;
+        widgetgate::run(listener, store, arrivals, shutdown).await;
         drop(hot);
         tracing::info!("stopped");
         ExitCode::SUCCESS

@@ -18,6 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use crate::arrivals::Arrivals;
 use crate::error::ApiError;
 use crate::gate::Peer;
 use crate::handler;
@@ -45,8 +46,17 @@ type Builder = auto::Builder<TokioExecutor>;
 ///
 /// `server.limits` and whether TLS is on are read from the first snapshot; the TLS certificate
 /// is taken from the current snapshot for every new connection, so a reload can rotate it.
-pub async fn serve(listener: TcpListener, store: Store, shutdown: impl Future<Output = ()>) {
+/// The listener and every accepted connection are added to `arrivals`, when given.
+pub async fn serve(
+    listener: TcpListener,
+    store: Store,
+    arrivals: Option<Arc<Arrivals>>,
+    shutdown: impl Future<Output = ()>,
+) {
     let limits = store.load().server.limits.clone();
+    if let Some(arrivals) = &arrivals {
+        arrivals.watch(&listener);
+    }
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // The header timeout is kept by `head_timeout` (one timer per connection); hyper's own
     // would make a timer per request, and with a timer set it would default to 30 s.
@@ -90,6 +100,9 @@ pub async fn serve(listener: TcpListener, store: Store, shutdown: impl Future<Ou
                     drop(stream);
                     continue;
                 };
+                if let Some(arrivals) = &arrivals {
+                    arrivals.watch(&stream);
+                }
                 let conn = Conn {
                     store: store.clone(),
                     limiters: limiters.clone(),

@@ -57,7 +57,7 @@ impl Live {
             .expect("bind loopback");
         let base = format!("http://{}", listener.local_addr().expect("local addr"));
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(widgetgate::run(listener, store, async {
+        tokio::spawn(widgetgate::run(listener, store, None, async {
             let _ = stopped.await;
         }));
         Live {

@@ -53,7 +53,7 @@ impl Gateway {
         let scheme = if snap.tls.is_some() { "https" } else { "http" };
         let base = format!("{scheme}://{}", listener.local_addr().expect("local addr"));
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(widgetgate::run(listener, widgetgate::store(snap), async {
+        tokio::spawn(widgetgate::run(listener, widgetgate::store(snap), None, async {
             let _ = stopped.await;
         }));
         Gateway {
