@@ -12,8 +12,8 @@
 //!
 //! During the loop the thread neither polls its sockets nor counts as asleep (so no other thread
 //! wakes it). So after each yield it asks the [`Arrivals`] set whether a client has sent
-//! something (a request, a new connection) and, if so, stops yielding and takes the work at
-//! once. An upstream answer is not in that set: one that arrives during the loop waits for the
+//! something that no thread has read yet (a request, a new connection, a hang-up) and, if so,
+//! stops yielding and parks, which polls the sockets at once. An upstream answer is not in that set: one that arrives during the loop waits for the
 //! loop to end, by at most the configured time. Measured, that is less than the wake-up it
 //! saves.
 
@@ -69,12 +69,15 @@ mod tests {
         let (served, _) = listener.accept().unwrap();
         arrivals.watch(&served);
 
-        let spin = Duration::from_secs(30);
+        let spin = Duration::from_secs(3);
         let hook = before_park(spin, Some(arrivals.clone()));
         let quiet = before_park(Duration::from_millis(50), Some(arrivals));
         let started = Instant::now();
         quiet();
-        assert!(started.elapsed() >= Duration::from_millis(50), "nothing arrived: full spin");
+        assert!(
+            started.elapsed() >= Duration::from_millis(50),
+            "nothing arrived: full spin"
+        );
 
         let writer = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(50));
@@ -85,6 +88,9 @@ mod tests {
         hook();
         let took = started.elapsed();
         drop(writer.join());
-        assert!(took < spin / 2, "the spin ended {took:?} after it began, not at the request");
+        assert!(
+            took < spin / 2,
+            "the spin ended {took:?} after it began, not at the request"
+        );
     }
 }

@@ -234,6 +234,8 @@ fn serve(cli: &Cli) -> ExitCode {
     if !idle_spin.is_zero() {
         match Arrivals::new() {
             Ok(set) => arrivals = Some(Arc::new(set)),
+            // No epoll on this system: the spin runs its full length, as documented.
+            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {}
             Err(e) => tracing::warn!("the idle spin will run its full length: no epoll set: {e}"),
         }
         builder.on_thread_park(idle::before_park(idle_spin, arrivals.clone()));

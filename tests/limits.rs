@@ -8,7 +8,7 @@ mod stand_in;
 
 use std::time::{Duration, Instant};
 
-use common::{Gateway, HELLO_WIDGETS};
+use common::{Gateway, HELLO_WIDGETS, answer_len, ask};
 use serde_json::{Value, json};
 use stand_in::{Canned, Upstream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -163,27 +163,6 @@ async fn idle_connections_are_closed_after_the_header_timeout() {
     );
 }
 
-/// Sends one GET on `stream` and reads its whole answer.
-async fn ask(stream: &mut TcpStream, path: &str) -> String {
-    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    while answer_len(&got).is_none_or(|len| got.len() < len) {
-        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
-            .await
-            .expect("an answer within 5 s")
-            .expect("read");
-        assert!(
-            n > 0,
-            "closed mid-answer: {:?}",
-            String::from_utf8_lossy(&got)
-        );
-        got.extend_from_slice(&buf[..n]);
-    }
-    String::from_utf8_lossy(&got).to_string()
-}
-
 #[tokio::test]
 async fn a_connection_that_keeps_asking_outlives_the_header_timeout() {
     let gw = gateway("{ header_timeout: 1s }").await;
@@ -318,19 +297,6 @@ async fn a_client_that_stops_reading_an_answer_is_closed() {
         "the whole answer arrived ({whole} bytes) after {:?}",
         started.elapsed()
     );
-}
-
-/// The length of a response (head and `Content-Length` body) once its head is in `bytes`.
-fn answer_len(bytes: &[u8]) -> Option<usize> {
-    let head_end = bytes.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    let head = String::from_utf8_lossy(&bytes[..head_end]).to_ascii_lowercase();
-    let length = head
-        .lines()
-        .find_map(|line| line.strip_prefix("content-length:"))?
-        .trim()
-        .parse::<usize>()
-        .ok()?;
-    Some(head_end + length)
 }
 
 #[tokio::test]

@@ -3,9 +3,14 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::sync::oneshot;
+use widgetgate::arrivals::Arrivals;
 
 /// A `widgets:` section with one static markdown widget, for tests about the server itself.
 pub const HELLO_WIDGETS: &str = r##"
@@ -43,7 +48,28 @@ impl Gateway {
         env: widgetgate::config::Env,
         adjust: impl FnOnce(&mut widgetgate::snapshot::Snapshot),
     ) -> Gateway {
-        let shared = std::sync::Arc::new(widgetgate::shared::Shared::with_env(env));
+        Self::serve(config, env, adjust, None).await
+    }
+
+    /// Serves `config` with the listener and every connection added to `arrivals`, as the
+    /// binary does when its threads spin before sleeping.
+    pub async fn start_watched(config: &Path, arrivals: Arc<Arrivals>) -> Gateway {
+        Self::serve(
+            config,
+            widgetgate::config::Env::Process,
+            |_| {},
+            Some(arrivals),
+        )
+        .await
+    }
+
+    async fn serve(
+        config: &Path,
+        env: widgetgate::config::Env,
+        adjust: impl FnOnce(&mut widgetgate::snapshot::Snapshot),
+        arrivals: Option<Arc<Arrivals>>,
+    ) -> Gateway {
+        let shared = Arc::new(widgetgate::shared::Shared::with_env(env));
         let (mut snap, _warnings) = widgetgate::snapshot::load_with(config, &shared)
             .unwrap_or_else(|d| panic!("{} does not load:\n{d}", config.display()));
         adjust(&mut snap);
@@ -53,9 +79,14 @@ impl Gateway {
         let scheme = if snap.tls.is_some() { "https" } else { "http" };
         let base = format!("{scheme}://{}", listener.local_addr().expect("local addr"));
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(widgetgate::run(listener, widgetgate::store(snap), None, async {
-            let _ = stopped.await;
-        }));
+        tokio::spawn(widgetgate::run(
+            listener,
+            widgetgate::store(snap),
+            arrivals,
+            async {
+                let _ = stopped.await;
+            },
+        ));
         Gateway {
             base,
             stop: Some(stop),
@@ -255,4 +286,43 @@ pub fn check_answer(
         }
         _ => Ok(()),
     }
+}
+
+/// Sends one GET on `stream` and reads its whole answer.
+pub async fn ask(stream: &mut TcpStream, path: &str) -> String {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    read_answer(stream).await
+}
+
+/// Reads one whole answer (head and `Content-Length` body) from `stream`.
+pub async fn read_answer(stream: &mut TcpStream) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while answer_len(&got).is_none_or(|len| got.len() < len) {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("an answer within 5 s")
+            .expect("read");
+        assert!(
+            n > 0,
+            "closed mid-answer: {:?}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&got).to_string()
+}
+
+/// The length of a response (head and `Content-Length` body) once its head is in `bytes`.
+pub fn answer_len(bytes: &[u8]) -> Option<usize> {
+    let head_end = bytes.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(&bytes[..head_end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))?
+        .trim()
+        .parse::<usize>()
+        .ok()?;
+    Some(head_end + length)
 }
