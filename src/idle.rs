@@ -13,9 +13,9 @@
 //! During the loop the thread neither polls its sockets nor counts as asleep (so no other thread
 //! wakes it). So after each yield it asks the [`Arrivals`] set whether a client has sent
 //! something that no thread has read yet (a request, a new connection, a hang-up) and, if so,
-//! stops yielding and parks, which polls the sockets at once. An upstream answer is not in that set: one that arrives during the loop waits for the
-//! loop to end, by at most the configured time. Measured, that is less than the wake-up it
-//! saves.
+//! stops yielding and parks, which polls the sockets at once. An upstream answer is not in that
+//! set: one that arrives during the loop waits for the loop to end, by at most the configured
+//! time. Measured, that is less than the wake-up it saves.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
