@@ -41,8 +41,9 @@ pub const RESERVED_PATHS: &[&str] = &[
 /// The current snapshot, swappable while requests read it.
 pub type Store = Arc<ArcSwap<Snapshot>>;
 
-/// A map keyed by request path, looked up on every request. foldhash instead of SipHash: the
-/// keys come from the config, and a lookup's cost is the hash of the request's path.
+/// A map keyed by names from the config (request paths, template names) and looked up on every
+/// request. foldhash instead of SipHash: the keys come from the config, not from clients, and a
+/// lookup's cost is mostly the hash of the name.
 pub type PathMap<V> = HashMap<String, V, foldhash::fast::RandomState>;
 
 /// One loaded, validated config version.

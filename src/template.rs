@@ -1,12 +1,13 @@
 //! The template engine: minijinja, sandboxed, with bounded work per render.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 
+use crate::snapshot::PathMap;
 use crate::substitution::Substitution;
 
 /// Upper bound on the work one render may do (minijinja "fuel"), so a template with a runaway
@@ -19,8 +20,9 @@ pub struct Templates {
     /// The names of the compiled templates, sorted: a widget's parts are found by prefix.
     names: BTreeSet<String>,
     /// The templates that only substitute variables (and escape nothing), by name: rendered
-    /// without the engine ([`crate::substitution`]).
-    plain: HashMap<String, Substitution>,
+    /// without the engine ([`crate::substitution`]). Looked up on every render, so hashed
+    /// like the snapshot's path maps.
+    plain: PathMap<Substitution>,
 }
 
 impl Default for Templates {
@@ -42,7 +44,7 @@ impl Default for Templates {
         Templates {
             env,
             names: BTreeSet::new(),
-            plain: HashMap::new(),
+            plain: PathMap::default(),
         }
     }
 }

@@ -9,7 +9,6 @@ pub mod digest;
 pub mod view;
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -21,6 +20,7 @@ use crate::config::auth::AuthConfig;
 use crate::config::rate::Rate;
 use crate::diag::Diagnostics;
 use crate::error::ApiError;
+use crate::snapshot::PathMap;
 use digest::KeyDigest;
 use view::View;
 
@@ -35,7 +35,7 @@ pub struct Auth {
     owners: Vec<usize>,
     clients: Vec<Client>,
     /// Widget endpoint path to widget id, to tell widgets from routes.
-    widget_paths: HashMap<String, String>,
+    widget_paths: PathMap<String>,
 }
 
 /// One client, as a request sees it.
