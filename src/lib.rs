@@ -26,6 +26,7 @@ pub mod head_timeout;
 pub mod health;
 pub mod idle;
 pub mod inputs;
+pub mod json_string;
 pub mod limit;
 pub mod live;
 pub mod metrics;

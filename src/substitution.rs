@@ -18,6 +18,7 @@ use minijinja::value::ValueKind;
 
 // A plain variable name (our minijinja build takes ASCII identifiers only).
 use crate::config::env::is_name;
+use crate::json_string;
 
 /// The longest output rendered here. A longer one is left to the engine, whose fuel bounds
 /// the bytes a render may write (a template that runs out of it fails there as before).
@@ -29,11 +30,17 @@ pub struct Substitution {
     parts: Vec<Part>,
     /// The length of the text parts together, to size the output.
     text_len: usize,
+    /// The same once escaped for a JSON string ([`Substitution::render_json_vars`]).
+    json_len: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
-    Text(String),
+    /// Text, and the same escaped for a JSON string (filled in once parsing is done).
+    Text {
+        text: String,
+        json: String,
+    },
     Var(String),
 }
 
@@ -71,7 +78,20 @@ impl Substitution {
             rest = &rest[close + 2..];
         }
         push_text(&mut parts, &mut text_len, rest);
-        Some(Substitution { parts, text_len })
+        let mut json_len = 0;
+        for part in &mut parts {
+            if let Part::Text { text, json } = part {
+                let mut escaped = Vec::with_capacity(json_string::escaped_len(text));
+                json_string::escape_into(&mut escaped, text);
+                *json = String::from_utf8(escaped).ok()?;
+                json_len += json.len();
+            }
+        }
+        Some(Substitution {
+            parts,
+            text_len,
+            json_len,
+        })
     }
 
     /// The text with each name replaced by its value in `ctx` (a map); `None` when `ctx` has
@@ -86,6 +106,45 @@ impl Substitution {
         self.render_with(|name| vars.get(name))
     }
 
+    /// The text with each name replaced by its value in `vars`, written as one JSON string
+    /// (quotes included, escaped as serde_json escapes it) into a buffer of exactly its size,
+    /// so that `Bytes` takes it over without another allocation. `None` when a name has no
+    /// value or a value other than a string or an integer that fits an `i64`, when the
+    /// template has more than [`MAX_JSON_VALUES`] tags, or when the answer would pass
+    /// [`MAX_OUTPUT`] (in each case [`Substitution::render_vars`] and an encoder give the same
+    /// bytes, more slowly).
+    pub fn render_json_vars(&self, vars: &BTreeMap<String, Value>) -> Option<Vec<u8>> {
+        // Each value is looked up once: the first pass sizes the buffer, the second writes.
+        let mut values = [None; MAX_JSON_VALUES];
+        let mut len = 2 + self.json_len;
+        let mut count = 0;
+        for part in &self.parts {
+            if let Part::Var(name) = part {
+                let value = Scalar::of(vars.get(name)?)?;
+                len += value.json_len();
+                *values.get_mut(count)? = Some(value);
+                count += 1;
+            }
+        }
+        if len > MAX_OUTPUT {
+            return None;
+        }
+        let mut out = Vec::with_capacity(len);
+        out.push(b'"');
+        let mut values = values.iter().flatten();
+        for part in &self.parts {
+            match part {
+                Part::Text { json, .. } => out.extend_from_slice(json.as_bytes()),
+                Part::Var(_) => match values.next()? {
+                    Scalar::Text(text) => json_string::escape_into(&mut out, text),
+                    Scalar::Integer(n) => write_decimal(&mut out, *n),
+                },
+            }
+        }
+        out.push(b'"');
+        Some(out)
+    }
+
     fn render_with<V: Borrow<Value>>(
         &self,
         value_of: impl Fn(&str) -> Option<V>,
@@ -93,7 +152,7 @@ impl Substitution {
         let mut out = String::with_capacity(self.text_len + 16 * self.parts.len());
         for part in &self.parts {
             match part {
-                Part::Text(text) => out.push_str(text),
+                Part::Text { text, .. } => out.push_str(text),
                 Part::Var(name) => {
                     let value = value_of(name)?;
                     let value = value.borrow();
@@ -129,15 +188,80 @@ fn write_value(out: &mut String, value: &Value) -> Option<()> {
     Some(())
 }
 
+/// The most tags [`Substitution::render_json_vars`] renders (their values are held on the
+/// stack between its two passes); a template with more goes the slower way.
+pub const MAX_JSON_VALUES: usize = 16;
+
+/// A value the JSON render writes itself: what params bind, strings and integers.
+#[derive(Clone, Copy)]
+enum Scalar<'a> {
+    Text(&'a str),
+    Integer(i64),
+}
+
+impl<'a> Scalar<'a> {
+    /// `value` when it prints as a string or an `i64` does (as [`write_value`] writes them).
+    fn of(value: &'a Value) -> Option<Scalar<'a>> {
+        if value.kind() == ValueKind::String {
+            return value.as_str().map(Scalar::Text);
+        }
+        if value.is_integer() {
+            return i64::try_from(value.clone()).ok().map(Scalar::Integer);
+        }
+        None
+    }
+
+    /// Its length as the JSON render writes it.
+    fn json_len(&self) -> usize {
+        match self {
+            Scalar::Text(text) => json_string::escaped_len(text),
+            Scalar::Integer(n) => decimal_len(*n),
+        }
+    }
+}
+
+/// The length of `n` in decimal, its sign included.
+fn decimal_len(n: i64) -> usize {
+    let mut len = usize::from(n < 0) + 1;
+    let mut rest = n.unsigned_abs();
+    while rest >= 10 {
+        rest /= 10;
+        len += 1;
+    }
+    len
+}
+
+/// Appends `n` in decimal.
+fn write_decimal(out: &mut Vec<u8>, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
 fn push_text(parts: &mut Vec<Part>, text_len: &mut usize, text: &str) {
     if text.is_empty() {
         return;
     }
     *text_len += text.len();
-    if let Some(Part::Text(last)) = parts.last_mut() {
+    if let Some(Part::Text { text: last, .. }) = parts.last_mut() {
         last.push_str(text);
     } else {
-        parts.push(Part::Text(text.to_string()));
+        parts.push(Part::Text {
+            text: text.to_string(),
+            json: String::new(),
+        });
     }
 }
 
@@ -227,7 +351,53 @@ mod tests {
                 Some(slow.as_str()),
                 "{source:?}"
             );
+            check_json(&sub, &vars(), &slow, source);
         }
+    }
+
+    /// The names whose values the JSON render writes itself.
+    const SCALARS: &[&str] = &[
+        "text", "unicode", "quotes", "int", "negative", "safe", "empty", "padded",
+    ];
+
+    /// `sub`'s JSON render is serde_json's encoding of `text` (the plain render) in a full
+    /// buffer, or `None` exactly when a name it uses has another kind of value.
+    fn check_json(sub: &Substitution, vars: &BTreeMap<String, Value>, text: &str, source: &str) {
+        let only_scalars = sub.parts.iter().all(|part| match part {
+            Part::Var(name) => SCALARS.contains(&name.as_str()),
+            Part::Text { .. } => true,
+        });
+        match sub.render_json_vars(vars) {
+            Some(json) => {
+                assert!(only_scalars, "{source:?}");
+                assert_eq!(json, serde_json::to_vec(text).unwrap(), "{source:?}");
+                assert_eq!(json.len(), json.capacity(), "{source:?}");
+            }
+            None => assert!(!only_scalars, "{source:?}"),
+        }
+    }
+
+    #[test]
+    fn the_json_render_escapes_text_and_values_and_writes_every_i64() {
+        let sub = Substitution::parse("\"{{ a }}\"\t\\ {{ b }}\u{1}\n").expect("a substitution");
+        for (a, b) in [
+            (Value::from("x\"y\\z\n\u{7}€"), Value::from(0)),
+            (Value::from(""), Value::from(i64::MIN)),
+            (Value::from("plain"), Value::from(i64::MAX)),
+            (Value::from("😀"), Value::from(-1)),
+            (Value::from("\r\u{8}\u{c}"), Value::from(1_000_000)),
+        ] {
+            let vars = BTreeMap::from([("a".to_string(), a), ("b".to_string(), b)]);
+            let text = sub.render_vars(&vars).expect("rendered");
+            let json = sub.render_json_vars(&vars).expect("rendered as JSON");
+            assert_eq!(json, serde_json::to_vec(&text).unwrap(), "{text:?}");
+            assert_eq!(json.len(), json.capacity(), "{text:?}");
+        }
+        let vars = BTreeMap::from([
+            ("a".to_string(), Value::from("x")),
+            ("b".to_string(), Value::from(u64::MAX)),
+        ]);
+        assert_eq!(sub.render_json_vars(&vars), None);
     }
 
     #[test]
@@ -262,8 +432,23 @@ mod tests {
         let mut vars = BTreeMap::new();
         vars.insert("big".to_string(), Value::from(half.clone()));
         assert_eq!(sub.render_vars(&vars).map(|s| s.len()), Some(MAX_OUTPUT));
+        assert_eq!(sub.render_json_vars(&vars), None);
         vars.insert("big".to_string(), Value::from(half + "x"));
         assert_eq!(sub.render_vars(&vars), None);
+        assert_eq!(sub.render_json_vars(&vars), None);
+    }
+
+    #[test]
+    fn more_tags_than_the_json_render_holds_go_the_slower_way() {
+        let at_most = "{{ int }}".repeat(MAX_JSON_VALUES);
+        let sub = Substitution::parse(&at_most).expect("a substitution");
+        assert_eq!(
+            sub.render_json_vars(&vars()),
+            Some(format!("\"{}\"", "30".repeat(MAX_JSON_VALUES)).into_bytes())
+        );
+        let sub = Substitution::parse(&format!("{at_most}{{{{ int }}}}")).expect("a substitution");
+        assert_eq!(sub.render_json_vars(&vars()), None);
+        assert!(sub.render_vars(&vars()).is_some());
     }
 
     #[test]
@@ -271,6 +456,7 @@ mod tests {
         let sub = Substitution::parse("{{ text }} {{ missing }}").expect("a substitution");
         assert_eq!(sub.render(&context()), None);
         assert_eq!(sub.render_vars(&vars()), None);
+        assert_eq!(sub.render_json_vars(&vars()), None);
         assert!(engine("{{ text }} {{ missing }}", &context()).is_err());
     }
 }

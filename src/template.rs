@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 
@@ -104,6 +105,16 @@ impl Templates {
             return Ok(text);
         }
         self.env.get_template(name)?.render(Value::from(vars))
+    }
+
+    /// Renders template `name` with `vars` straight into a JSON string literal (what markdown
+    /// widgets answer), when the template is a plain substitution whose values are strings or
+    /// integers; `None` otherwise, and then [`Templates::render_vars`] and an encoder give the
+    /// same bytes.
+    pub fn render_json_string(&self, name: &str, vars: &BTreeMap<String, Value>) -> Option<Bytes> {
+        let json = self.plain.get(name)?.render_json_vars(vars)?;
+        // The buffer is exactly full: `Bytes` takes it over without allocating.
+        Some(Bytes::from(json))
     }
 
     /// Renders template `name` with `ctx`.

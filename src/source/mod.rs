@@ -194,13 +194,24 @@ impl Endpoint {
                 implicit,
             } => {
                 let vars = args::bind(params, implicit, input).map_err(ApiError::bad_request)?;
-                let text = templates.render_vars(name, vars).map_err(|e| {
-                    ApiError::internal(format!("{}: template failed: {}", self.owner, describe(&e)))
-                })?;
-                (
-                    templated::encode(&self.owner, &self.kind, self.data_key.as_deref(), text)?,
-                    None,
-                )
+                let fast = match self.kind.encoding() {
+                    Encoding::JsonString => templates.render_json_string(name, &vars),
+                    _ => None,
+                };
+                let reply = match fast {
+                    Some(body) => json_string_reply(body),
+                    None => {
+                        let text = templates.render_vars(name, vars).map_err(|e| {
+                            ApiError::internal(format!(
+                                "{}: template failed: {}",
+                                self.owner,
+                                describe(&e)
+                            ))
+                        })?;
+                        templated::encode(&self.owner, &self.kind, self.data_key.as_deref(), text)?
+                    }
+                };
+                (reply, None)
             }
             Answer::Files { files, params } => {
                 let vars = args::bind(params, &[], input).map_err(ApiError::bad_request)?;
@@ -260,10 +271,17 @@ pub fn text_reply(kind: &WidgetType, text: String) -> Reply {
             content_type: "text/plain; charset=utf-8",
         },
         // A str serializes as a JSON string; no `Value` in between.
-        Encoding::JsonString | Encoding::Json => Reply {
-            body: Bytes::from(serde_json::to_vec(&text).unwrap_or_default()),
-            content_type: "application/json",
-        },
+        Encoding::JsonString | Encoding::Json => {
+            json_string_reply(Bytes::from(serde_json::to_vec(&text).unwrap_or_default()))
+        }
+    }
+}
+
+/// A text answer already encoded as a JSON string literal.
+fn json_string_reply(body: Bytes) -> Reply {
+    Reply {
+        body,
+        content_type: "application/json",
     }
 }
 
