@@ -92,7 +92,12 @@ where
         encoding::widgets_json(snap, gzipped, &mut resp);
     }
     let elapsed = started.elapsed();
-    metrics::request(route_label, resp.status().as_u16(), elapsed);
+    match endpoint {
+        Some(endpoint) if resp.status() == StatusCode::OK => {
+            endpoint.ok_metrics.request(path, elapsed)
+        }
+        _ => metrics::request(route_label, resp.status().as_u16(), elapsed),
+    }
     tracing::debug!(request_id = %id, method = %req.method(), route = route_label, status = resp.status().as_u16(), micros = elapsed.as_micros() as u64, "answered");
     request_id::set(&mut resp, id);
     if req.method() == Method::HEAD {

@@ -20,6 +20,7 @@ use crate::config::SourceDef;
 use crate::config::params::ParamDef;
 use crate::diag::Diagnostics;
 use crate::error::ApiError;
+use crate::metrics::OkHandles;
 use crate::openbb::types::{Encoding, WidgetType};
 use crate::ssrm;
 use crate::template::Templates;
@@ -92,6 +93,8 @@ pub struct Endpoint {
     pub post: bool,
     /// How it answers.
     pub answer: Answer,
+    /// Its request metrics for `200` answers.
+    pub ok_metrics: OkHandles,
 }
 
 /// What is being compiled, for [`compile`].
@@ -176,6 +179,7 @@ pub fn compile(
         data_key: target.data_key,
         post: target.post,
         answer,
+        ok_metrics: OkHandles::default(),
     })
 }
 
@@ -320,6 +324,7 @@ pub fn udf_routes(endpoint: &Endpoint) -> Vec<(&'static str, Endpoint)> {
                     udf: udf.clone(),
                     part,
                 },
+                ok_metrics: OkHandles::default(),
             };
             Some((*name, ep))
         })
