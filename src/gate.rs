@@ -70,7 +70,7 @@ pub fn admit<'s, B>(
     match auth.identify(req.headers(), req.uri().query()) {
         Ok(client) => {
             peer.limiters
-                .check_client(&client.name, client.rate)
+                .check_client(&client.name, client.rate, &client.bucket)
                 .map_err(|e| {
                     tracing::info!(client = %client.name, path, "rate limit exceeded");
                     too_many(

@@ -2,13 +2,16 @@
 //!
 //! The limiters live as long as the server, not a snapshot: they are keyed by the client's
 //! name (or address) and by the rate, so a config reload keeps every client's budget unless its
-//! rate changed. Memory is bounded: one sweep task drops buckets that have refilled, and past
-//! [`MAX_TRACKED_ADDRESSES`] new addresses share one bucket instead of growing the map.
+//! rate changed. A snapshot's client finds its bucket on its first request and keeps it
+//! ([`ClientBucket`]), so later requests take no lock and no lookup. Memory is bounded: there is
+//! one client bucket per client name and rate the configs have had, one sweep task drops
+//! address buckets that have refilled, and past [`MAX_TRACKED_ADDRESSES`] new addresses share
+//! one bucket instead of growing the map.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
@@ -29,9 +32,23 @@ type Keyed<K> = DefaultKeyedRateLimiter<K>;
 /// looks one up.
 type ByRate<V> = HashMap<Rate, Arc<V>, foldhash::fast::RandomState>;
 
+/// Client buckets by client name and rate. foldhash: the names and rates come from the config.
+type ByClient =
+    HashMap<(Arc<str>, Rate), Arc<DefaultDirectRateLimiter>, foldhash::fast::RandomState>;
+
+/// A snapshot's client's bucket, found in [`Limiters`] on the client's first request.
+#[derive(Default)]
+pub struct ClientBucket(OnceLock<Arc<DefaultDirectRateLimiter>>);
+
+impl std::fmt::Debug for ClientBucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientBucket")
+    }
+}
+
 /// Every rate limiter of the server.
 pub struct Limiters {
-    clients: RwLock<ByRate<Keyed<Arc<str>>>>,
+    clients: RwLock<ByClient>,
     addresses: RwLock<ByRate<Keyed<IpAddr>>>,
     overflow: RwLock<ByRate<DefaultDirectRateLimiter>>,
     max_addresses: usize,
@@ -57,10 +74,26 @@ impl Limiters {
         }
     }
 
-    /// Charges one request to the client called `name`.
-    pub fn check_client(&self, name: &Arc<str>, rate: Rate) -> Result<(), Exceeded> {
-        let limiter = get_or_insert(&self.clients, rate, || RateLimiter::keyed(rate.quota()));
-        limiter.check_key(name).map_err(|e| self.exceeded(&e))
+    /// Charges one request to the client called `name` at `rate`, whose bucket `bucket` keeps
+    /// once found (every snapshot's client with that name and rate finds the same one).
+    pub fn check_client(
+        &self,
+        name: &Arc<str>,
+        rate: Rate,
+        bucket: &ClientBucket,
+    ) -> Result<(), Exceeded> {
+        let limiter = bucket.0.get_or_init(|| {
+            if let Some(found) = read(&self.clients).get(&(name.clone(), rate)) {
+                return found.clone();
+            }
+            self.clients
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry((name.clone(), rate))
+                .or_insert_with(|| Arc::new(RateLimiter::direct(rate.quota())))
+                .clone()
+        });
+        limiter.check().map_err(|e| self.exceeded(&e))
     }
 
     /// Charges one request to the client address `ip` (IPv6 by its /64 network, which one
@@ -79,7 +112,6 @@ impl Limiters {
     /// Drops buckets that have refilled (their clients are as if never seen) and limiters
     /// left empty.
     pub fn sweep(&self) {
-        sweep_map(&self.clients);
         sweep_map(&self.addresses);
     }
 
@@ -159,15 +191,21 @@ mod tests {
     fn clients_have_their_own_buckets_and_retry_after() {
         let limiters = Limiters::new(10);
         let (alice, bob): (Arc<str>, Arc<str>) = (Arc::from("alice"), Arc::from("bob"));
-        assert_eq!(limiters.check_client(&alice, rate("2/m")), Ok(()));
-        assert_eq!(limiters.check_client(&alice, rate("2/m")), Ok(()));
+        let (at_alice, at_bob) = (ClientBucket::default(), ClientBucket::default());
+        let two = rate("2/m");
+        assert_eq!(limiters.check_client(&alice, two, &at_alice), Ok(()));
+        assert_eq!(limiters.check_client(&alice, two, &at_alice), Ok(()));
         let over = limiters
-            .check_client(&alice, rate("2/m"))
+            .check_client(&alice, two, &at_alice)
             .expect_err("third is over");
         assert!((29..=30).contains(&over.retry_after), "{over:?}");
-        assert_eq!(limiters.check_client(&bob, rate("2/m")), Ok(()));
-        // A changed rate is a fresh bucket.
-        assert_eq!(limiters.check_client(&alice, rate("3/m")), Ok(()));
+        assert_eq!(limiters.check_client(&bob, two, &at_bob), Ok(()));
+        // A reloaded snapshot's client with the same name and rate has the same budget...
+        let reloaded = ClientBucket::default();
+        assert!(limiters.check_client(&alice, two, &reloaded).is_err());
+        // ...and a changed rate is a fresh bucket.
+        let changed = ClientBucket::default();
+        assert_eq!(limiters.check_client(&alice, rate("3/m"), &changed), Ok(()));
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::config::auth::AuthConfig;
 use crate::config::rate::Rate;
 use crate::diag::Diagnostics;
 use crate::error::ApiError;
+use crate::limit::ClientBucket;
 use crate::snapshot::PathMap;
 use digest::KeyDigest;
 use view::View;
@@ -47,6 +48,8 @@ pub struct Client {
     pub rate: Rate,
     /// Its allow-list applied, or `None` when it may use every widget.
     pub view: Option<View>,
+    /// Its rate-limit bucket, once a request has found it.
+    pub bucket: ClientBucket,
 }
 
 /// Why a request has no client.
@@ -83,6 +86,7 @@ impl Auth {
                     .widgets
                     .as_ref()
                     .map(|p| View::build(p, widgets, widgets_doc, apps_doc, file, diags)),
+                bucket: ClientBucket::default(),
             });
         }
         Auth {
