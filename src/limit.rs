@@ -109,8 +109,8 @@ impl Limiters {
             .map_err(|e| self.exceeded(&e))
     }
 
-    /// Drops buckets that have refilled (their clients are as if never seen) and limiters
-    /// left empty.
+    /// Drops address buckets that have refilled (those addresses are as if never seen) and
+    /// limiters left empty. Client buckets are kept (one per client name and rate).
     pub fn sweep(&self) {
         sweep_map(&self.addresses);
     }

@@ -74,14 +74,19 @@ fn installed() -> bool {
 
 /// One answered request.
 pub fn request(route: &str, status: u16, elapsed: Duration) {
-    let (count, duration) = request_handles(route, status);
-    count.increment(1);
-    duration.record(elapsed.as_secs_f64());
+    with_request_handles(route, status, |count, duration| {
+        count.increment(1);
+        duration.record(elapsed.as_secs_f64());
+    });
 }
 
-/// The handles of `widgetgate_requests_total` and `widgetgate_request_duration_seconds` for
-/// `route` and `status`, registered on first use.
-fn request_handles(route: &str, status: u16) -> (Counter, Histogram) {
+/// Runs `f` with the handles of `widgetgate_requests_total` and
+/// `widgetgate_request_duration_seconds` for `route` and `status`, registered on first use.
+fn with_request_handles<T>(
+    route: &str,
+    status: u16,
+    f: impl FnOnce(&Counter, &Histogram) -> T,
+) -> T {
     let register = || {
         (
             metrics::counter!("widgetgate_requests_total", "route" => route.to_string(), "status" => status.to_string()),
@@ -89,22 +94,24 @@ fn request_handles(route: &str, status: u16) -> (Counter, Histogram) {
         )
     };
     if !installed() {
-        return register();
+        let (count, duration) = register();
+        return f(&count, &duration);
     }
     {
         let handles = REQUEST_HANDLES.read().unwrap_or_else(|p| p.into_inner());
-        if let Some(pair) = handles.get(route).and_then(|s| s.get(&status)) {
-            return pair.clone();
+        if let Some((count, duration)) = handles.get(route).and_then(|s| s.get(&status)) {
+            return f(count, duration);
         }
     }
-    let pair = register();
+    let (count, duration) = register();
+    let out = f(&count, &duration);
     REQUEST_HANDLES
         .write()
         .unwrap_or_else(|p| p.into_inner())
         .entry(route.to_string())
         .or_default()
-        .insert(status, pair.clone());
-    pair
+        .insert(status, (count, duration));
+    out
 }
 
 /// An endpoint's handles for its `200` answers, resolved on its first one and then used
@@ -119,7 +126,9 @@ impl OkHandles {
         if !installed() {
             return request(route, 200, elapsed);
         }
-        let (count, duration) = self.0.get_or_init(|| request_handles(route, 200));
+        let (count, duration) = self
+            .0
+            .get_or_init(|| with_request_handles(route, 200, |c, d| (c.clone(), d.clone())));
         count.increment(1);
         duration.record(elapsed.as_secs_f64());
     }

@@ -8,6 +8,8 @@
 //! newline as minijinja's default syntax does: the output is the engine's, byte for byte (the
 //! tests compare them). Anything else (blocks, comments, filters, attributes, whitespace
 //! control, a name the context lacks, an output past [`MAX_OUTPUT`]) is left to the engine.
+//! [`Substitution::render_json_vars`] writes the same output as the JSON string a markdown
+//! widget answers, escaped as serde_json escapes it ([`crate::json_string`]).
 
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
