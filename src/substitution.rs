@@ -34,6 +34,8 @@ pub struct Substitution {
     text_len: usize,
     /// The same once escaped for a JSON string ([`Substitution::render_json_vars`]).
     json_len: usize,
+    /// How many tags it has.
+    tags: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,10 +91,15 @@ impl Substitution {
                 json_len += json.len();
             }
         }
+        let tags = parts
+            .iter()
+            .filter(|part| matches!(part, Part::Var(_)))
+            .count();
         Some(Substitution {
             parts,
             text_len,
             json_len,
+            tags,
         })
     }
 
@@ -116,6 +123,9 @@ impl Substitution {
     /// [`MAX_OUTPUT`] (in each case [`Substitution::render_vars`] and an encoder give the same
     /// bytes, more slowly).
     pub fn render_json_vars(&self, vars: &BTreeMap<String, Value>) -> Option<Vec<u8>> {
+        if self.tags > MAX_JSON_VALUES {
+            return None;
+        }
         // Each value is looked up once: the first pass sizes the buffer, the second writes.
         let mut values = [None; MAX_JSON_VALUES];
         let mut len = 2 + self.json_len;
