@@ -582,3 +582,47 @@ async fn plain_substitution_templates_answer_as_the_engine_does() {
         json!("# Société Générale {a} }}\nLast 7 days of TSLA for **Société Générale**.")
     );
 }
+
+/// A markdown substitution whose values are strings and integers is written straight into its
+/// JSON answer (src/substitution.rs, src/json_string.rs): over HTTP the body must be, byte for
+/// byte, serde_json's encoding of the text, escapes included.
+#[tokio::test]
+async fn a_markdown_substitution_answers_serde_jsons_bytes() {
+    let gw = Gateway::from_yaml(
+        r#"widgets:
+  note:
+    name: Note
+    description: Text and names whose values need escaping
+    type: markdown
+    params:
+      - { paramName: symbol, value: AAPL, type: text }
+      - { paramName: days, value: 30, type: number }
+    template: |
+      "{{ symbol }}" \ {{ days }}	tab
+      next line
+"#,
+        &[],
+    )
+    .await;
+    for (query, text) in [
+        ("", "\"AAPL\" \\ 30\ttab\nnext line"),
+        (
+            "?symbol=a%22b%5Cc%0D%09%01%7F%E2%82%AC&days=-7",
+            "\"a\"b\\c\r\t\u{1}\u{7f}€\" \\ -7\ttab\nnext line",
+        ),
+    ] {
+        let resp = gw.get(&format!("/note{query}")).await;
+        assert_eq!(resp.status(), 200, "{query}");
+        assert_eq!(
+            resp.headers()["content-type"],
+            "application/json",
+            "{query}"
+        );
+        let body = resp.bytes().await.expect("body");
+        assert_eq!(
+            body.as_ref(),
+            serde_json::to_vec(text).expect("json").as_slice(),
+            "{query}"
+        );
+    }
+}
