@@ -611,6 +611,70 @@ async fn etags_change_with_the_content_and_answer_304_until_then() {
     }
 }
 
+/// A client key limited to a few requests, and one that watches for reloads.
+const SLOW_KEY: &str = "slow-key-0123456789";
+const WATCH_KEY: &str = "watch-key-0123456789";
+
+/// [`hello`] behind `auth:`, the `slow` client allowed `rate`.
+fn limited(version: &str, rate: &str) -> String {
+    format!(
+        "auth:\n  keys:\n    - {{ name: slow, key: {SLOW_KEY}, rate_limit: {rate} }}\n    - \
+         {{ name: watch, key: {WATCH_KEY}, rate_limit: 1000/s }}\n{}",
+        hello(version)
+    )
+}
+
+impl Live {
+    /// GET `path` with `key` in X-API-KEY; the status and the body.
+    async fn keyed(&self, path: &str, key: &str) -> (u16, String) {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("X-API-KEY", key)
+            .send()
+            .await
+            .expect("request reaches the gateway");
+        let status = resp.status().as_u16();
+        (status, resp.text().await.expect("body"))
+    }
+
+    /// Polls `/hello` with the watching key until it answers `version`.
+    async fn wait_keyed(&self, version: &str) {
+        let started = Instant::now();
+        while self.keyed("/hello", WATCH_KEY).await != (200, said(version)) {
+            assert!(
+                started.elapsed() < PATIENCE,
+                "/hello never answered {version}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Client rate buckets outlive a snapshot (src/limit.rs): a reload that keeps a client's name
+/// and rate keeps what it has spent; a new rate starts a fresh bucket.
+#[tokio::test]
+async fn a_reload_keeps_a_clients_spent_budget_unless_its_rate_changes() {
+    let gw = Live::new(&limited("v1", "2/m"), options(WatchMode::Auto)).await;
+    assert_eq!(gw.keyed("/hello", SLOW_KEY).await, (200, said("v1")));
+    assert_eq!(gw.keyed("/hello", SLOW_KEY).await, (200, said("v1")));
+    assert_eq!(gw.keyed("/hello", SLOW_KEY).await.0, 429);
+    atomic_save(&gw.config, &limited("v2", "2/m"));
+    gw.wait_keyed("v2").await;
+    assert_eq!(
+        gw.keyed("/hello", SLOW_KEY).await.0,
+        429,
+        "same name and rate after the reload: the budget is still spent"
+    );
+    atomic_save(&gw.config, &limited("v3", "3/m"));
+    gw.wait_keyed("v3").await;
+    assert_eq!(
+        gw.keyed("/hello", SLOW_KEY).await,
+        (200, said("v3")),
+        "a changed rate is a fresh bucket"
+    );
+}
+
 // ---- SIGHUP through the real binary --------------------------------------------------------
 
 /// The real binary, serving on a free loopback port.
