@@ -198,23 +198,14 @@ impl Endpoint {
                 implicit,
             } => {
                 let vars = args::bind(params, implicit, input).map_err(ApiError::bad_request)?;
-                let fast = match self.kind.encoding() {
-                    Encoding::JsonString => templates.render_json_string(name, &vars),
-                    _ => None,
-                };
-                let reply = match fast {
-                    Some(body) => json_string_reply(body),
-                    None => {
-                        let text = templates.render_vars(name, vars).map_err(|e| {
-                            ApiError::internal(format!(
-                                "{}: template failed: {}",
-                                self.owner,
-                                describe(&e)
-                            ))
-                        })?;
-                        templated::encode(&self.owner, &self.kind, self.data_key.as_deref(), text)?
-                    }
-                };
+                let reply = templated::render(
+                    &self.owner,
+                    &self.kind,
+                    self.data_key.as_deref(),
+                    templates,
+                    name,
+                    vars,
+                )?;
                 (reply, None)
             }
             Answer::Files { files, params } => {

@@ -1,13 +1,16 @@
 //! `template:` and `template_file:` sources: compiled at load, rendered per request.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+
+use minijinja::Value;
 
 use crate::args;
 use crate::diag::Diagnostics;
 use crate::error::ApiError;
 use crate::openbb::shape;
 use crate::openbb::types::{Encoding, WidgetType};
-use crate::source::{Answer, Reply, Target, describe, json_reply, text_reply};
+use crate::source::{Answer, Reply, Target, describe, json_reply, json_string_reply, text_reply};
 use crate::template::Templates;
 use crate::yaml::Mark;
 
@@ -77,6 +80,28 @@ fn is_builtin(name: &str) -> bool {
         name,
         "range" | "dict" | "namespace" | "debug" | "loop" | "true" | "false" | "none"
     )
+}
+
+/// Renders template `name` with `vars` into the widget's answer. A markdown (or note) widget
+/// whose template only substitutes strings and integers is written straight into its JSON
+/// answer; everything else is rendered to text and then [`encode`]d (the same bytes).
+pub fn render(
+    owner: &str,
+    kind: &WidgetType,
+    data_key: Option<&str>,
+    templates: &Templates,
+    name: &str,
+    vars: BTreeMap<String, Value>,
+) -> Result<Reply, ApiError> {
+    if kind.encoding() == Encoding::JsonString
+        && let Some(body) = templates.render_json_string(name, &vars)
+    {
+        return Ok(json_string_reply(body));
+    }
+    let text = templates
+        .render_vars(name, vars)
+        .map_err(|e| ApiError::internal(format!("{owner}: template failed: {}", describe(&e))))?;
+    encode(owner, kind, data_key, text)
 }
 
 /// Turns rendered text into the widget's answer, checking the shape of JSON answers.
