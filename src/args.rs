@@ -27,7 +27,7 @@ impl<'a> Input<'a> {
     pub fn from_query(query: Option<&'a str>) -> Input<'a> {
         Input::Query(
             query
-                .map(|q| form_urlencoded::parse(q.as_bytes()).collect())
+                .map(|q| crate::query::pairs(q).collect())
                 .unwrap_or_default(),
         )
     }

@@ -31,6 +31,7 @@ pub mod limit;
 pub mod live;
 pub mod metrics;
 pub mod openbb;
+pub mod query;
 pub mod reload;
 pub mod request_id;
 pub mod server;

@@ -134,7 +134,7 @@ impl Auth {
             }
         }
         let name = self.query_param.as_deref()?;
-        form_urlencoded::parse(query?.as_bytes())
+        crate::query::pairs(query?)
             .find(|(k, v)| k == name && !v.is_empty())
             .map(|(_, v)| match v {
                 Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
