@@ -158,7 +158,9 @@ fn from_text(p: &ParamDef, text: &str) -> Result<Value, String> {
     scalar(p, text)
 }
 
-fn from_default(p: &ParamDef) -> Result<Value, String> {
+/// The value `p` binds when a request does not give it: its declared default, typed as a
+/// given value would be.
+pub fn from_default(p: &ParamDef) -> Result<Value, String> {
     use serde_json::Value as J;
     match &p.default {
         J::Null => Ok(if p.multi {

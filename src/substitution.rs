@@ -123,20 +123,34 @@ impl Substitution {
     /// [`MAX_OUTPUT`] (in each case [`Substitution::render_vars`] and an encoder give the same
     /// bytes, more slowly).
     pub fn render_json_vars(&self, vars: &BTreeMap<String, Value>) -> Option<Vec<u8>> {
+        self.render_json_with(|_, name| Scalar::of(vars.get(name)?))
+    }
+
+    /// The names of its tags, in order (a name used twice comes twice).
+    pub fn tag_names(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|part| match part {
+            Part::Var(name) => Some(name.as_str()),
+            Part::Text { .. } => None,
+        })
+    }
+
+    /// [`Substitution::render_json_vars`] with the value of each tag from `value_of` (called
+    /// once per tag, in order, with the tag's position among the tags and its name); `None`
+    /// when it gives none, and in the cases `render_json_vars` names.
+    pub fn render_json_with<'v>(
+        &self,
+        mut value_of: impl FnMut(usize, &str) -> Option<Scalar<'v>>,
+    ) -> Option<Vec<u8>> {
         if self.tags > MAX_JSON_VALUES {
             return None;
         }
         // Each value is looked up once: the first pass sizes the buffer, the second writes.
         let mut values = [None; MAX_JSON_VALUES];
         let mut len = 2 + self.json_len;
-        let mut count = 0;
-        for part in &self.parts {
-            if let Part::Var(name) = part {
-                let value = Scalar::of(vars.get(name)?)?;
-                len += value.json_len();
-                *values.get_mut(count)? = Some(value);
-                count += 1;
-            }
+        for (at, name) in self.tag_names().enumerate() {
+            let value = value_of(at, name)?;
+            len += value.json_len();
+            *values.get_mut(at)? = Some(value);
         }
         if len > MAX_OUTPUT {
             return None;
@@ -205,15 +219,17 @@ fn write_value(out: &mut String, value: &Value) -> Option<()> {
 pub const MAX_JSON_VALUES: usize = 16;
 
 /// A value the JSON render writes itself: what params bind, strings and integers.
-#[derive(Clone, Copy)]
-enum Scalar<'a> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scalar<'a> {
+    /// A string, written escaped.
     Text(&'a str),
+    /// An integer, written in decimal.
     Integer(i64),
 }
 
 impl<'a> Scalar<'a> {
     /// `value` when it prints as a string or an `i64` does (as [`write_value`] writes them).
-    fn of(value: &'a Value) -> Option<Scalar<'a>> {
+    pub fn of(value: &'a Value) -> Option<Scalar<'a>> {
         if value.kind() == ValueKind::String {
             return value.as_str().map(Scalar::Text);
         }

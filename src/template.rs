@@ -117,6 +117,11 @@ impl Templates {
         Some(Bytes::from(json))
     }
 
+    /// Template `name` when it only substitutes variables.
+    pub fn plain(&self, name: &str) -> Option<&Substitution> {
+        self.plain.get(name)
+    }
+
     /// Renders template `name` with `ctx`.
     pub fn render(&self, name: &str, ctx: Value) -> Result<String, minijinja::Error> {
         if let Some(text) = self.plain.get(name).and_then(|plain| plain.render(&ctx)) {

@@ -610,6 +610,10 @@ async fn a_markdown_substitution_answers_serde_jsons_bytes() {
             "?symbol=a%22b%5Cc%0D%09%01%7F%E2%82%AC&days=-7",
             "\"a\"b\\c\r\t\u{1}\u{7f}€\" \\ -7\ttab\nnext line",
         ),
+        // Typed as a number: `+5` and `007` print as integers, a float as the engine prints it.
+        ("?days=%2B5&symbol=", "\"\" \\ 5\ttab\nnext line"),
+        ("?days=007", "\"AAPL\" \\ 7\ttab\nnext line"),
+        ("?days=1.5", "\"AAPL\" \\ 1.5\ttab\nnext line"),
     ] {
         let resp = gw.get(&format!("/note{query}")).await;
         assert_eq!(resp.status(), 200, "{query}");
@@ -625,4 +629,10 @@ async fn a_markdown_substitution_answers_serde_jsons_bytes() {
             "{query}"
         );
     }
+    let resp = gw.get("/note?days=lots").await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(
+        resp.json::<serde_json::Value>().await.expect("json"),
+        json!({"detail": "param `days` must be a number, got `lots`"})
+    );
 }

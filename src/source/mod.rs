@@ -3,6 +3,7 @@
 //! Each source is compiled at load time into an [`Answer`]: fixed bytes for static values and
 //! files, a compiled template rendered per request, or an upstream call.
 
+pub mod direct;
 pub mod files;
 pub mod fixed;
 pub mod templated;
@@ -22,6 +23,7 @@ use crate::diag::Diagnostics;
 use crate::error::ApiError;
 use crate::metrics::OkHandles;
 use crate::openbb::types::{Encoding, WidgetType};
+use crate::source::direct::DirectBinding;
 use crate::ssrm;
 use crate::template::Templates;
 use crate::upstream::{self, ProviderMap, Upstream};
@@ -48,6 +50,8 @@ pub enum Answer {
         params: Vec<ParamDef>,
         /// The implicit variables it reads (`theme`, `raw`).
         implicit: Vec<&'static str>,
+        /// How a query binds it straight into its JSON answer, when it can.
+        direct: Option<DirectBinding>,
     },
     /// Files a multi-file viewer selects by name.
     Files {
@@ -196,16 +200,22 @@ impl Endpoint {
                 name,
                 params,
                 implicit,
+                direct,
             } => {
-                let vars = args::bind(params, implicit, input).map_err(ApiError::bad_request)?;
-                let reply = templated::render(
-                    &self.owner,
-                    &self.kind,
-                    self.data_key.as_deref(),
-                    templates,
-                    name,
-                    vars,
-                )?;
+                let reply = match direct
+                    .as_ref()
+                    .and_then(|direct| templated::render_direct(templates, name, direct, input))
+                {
+                    Some(reply) => reply,
+                    None => templated::render(
+                        &self.owner,
+                        &self.kind,
+                        self.data_key.as_deref(),
+                        templates,
+                        name,
+                        args::bind(params, implicit, input).map_err(ApiError::bad_request)?,
+                    )?,
+                };
                 (reply, None)
             }
             Answer::Files { files, params } => {

@@ -3,13 +3,15 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use bytes::Bytes;
 use minijinja::Value;
 
-use crate::args;
+use crate::args::{self, Input};
 use crate::diag::Diagnostics;
 use crate::error::ApiError;
 use crate::openbb::shape;
 use crate::openbb::types::{Encoding, WidgetType};
+use crate::source::direct::DirectBinding;
 use crate::source::{Answer, Reply, Target, describe, json_reply, json_string_reply, text_reply};
 use crate::template::Templates;
 use crate::yaml::Mark;
@@ -67,10 +69,17 @@ pub fn compile(
         );
         return None;
     }
+    let direct = match target.kind.encoding() {
+        Encoding::JsonString => templates
+            .plain(&name)
+            .and_then(|plain| DirectBinding::new(target.params, plain)),
+        _ => None,
+    };
     Some(Answer::Template {
         implicit: args::implicit_used(target.params, &templates.undeclared_with_parts(&name)),
         name,
         params: target.params.to_vec(),
+        direct,
     })
 }
 
@@ -102,6 +111,19 @@ pub fn render(
         .render_vars(name, vars)
         .map_err(|e| ApiError::internal(format!("{owner}: template failed: {}", describe(&e))))?;
     encode(owner, kind, data_key, text)
+}
+
+/// The answer of template `name` bound by `direct` (made for it at load) from `input`; `None`
+/// when [`render`] must answer (it gives the same bytes, or the error).
+pub fn render_direct(
+    templates: &Templates,
+    name: &str,
+    direct: &DirectBinding,
+    input: &Input<'_>,
+) -> Option<Reply> {
+    let body = direct.render(templates.plain(name)?, input)?;
+    // The buffer is exactly full: `Bytes` takes it over without allocating.
+    Some(json_string_reply(Bytes::from(body)))
 }
 
 /// Turns rendered text into the widget's answer, checking the shape of JSON answers.
