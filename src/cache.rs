@@ -2,10 +2,13 @@
 //!
 //! Entries live for their lifetime plus the stale-if-error window; within the lifetime they are
 //! hits, after it they only stand in when a fresh call fails. Concurrent identical misses wait
-//! for one call ([`Flights`]).
+//! for one call ([`Flights`]). A fresh hit also leaves a copy of the answer with the serving
+//! thread, which answers that thread's next requests for the key while it stays fresh
+//! ([`front_cache`]).
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,6 +16,7 @@ use moka::Expiry;
 use tokio::sync::OnceCell;
 
 use crate::error::ApiError;
+use crate::front_cache;
 use crate::metrics;
 use crate::source::Reply;
 
@@ -72,7 +76,13 @@ pub struct AnswerCache {
     store: moka::sync::Cache<String, Arc<Entry>>,
     flights: Flights,
     stale_window: Duration,
+    /// Unique in the process: the serving threads' copies of its answers carry it
+    /// ([`front_cache`]), so a new cache (after its settings changed) serves none of them.
+    id: u64,
 }
+
+/// The next [`AnswerCache::id`].
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl AnswerCache {
     /// A cache holding at most `max_bytes` of answers, serving stale answers for `stale_window`.
@@ -88,6 +98,7 @@ impl AnswerCache {
             store,
             flights: Flights::default(),
             stale_window,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -103,11 +114,17 @@ impl AnswerCache {
     where
         F: Future<Output = Result<Reply, ApiError>>,
     {
+        let now = Instant::now();
+        if let Some(reply) = front_cache::get(self.id, key, now) {
+            metrics::cache(CacheStatus::Hit.as_str());
+            return Ok((reply, CacheStatus::Hit));
+        }
         let cached = self.store.get(key);
         if let Some(e) = &cached
-            && e.fresh_until > Instant::now()
+            && e.fresh_until > now
         {
             metrics::cache(CacheStatus::Hit.as_str());
+            front_cache::put(self.id, key, &e.reply, e.fresh_until);
             return Ok((e.reply.clone(), CacheStatus::Hit));
         }
         // Boxed, so that only a miss pays for the call's future: it is kilobytes (request,
@@ -187,5 +204,42 @@ impl Flights {
             map.remove(key);
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn answer(text: &'static str) -> Result<Reply, ApiError> {
+        Ok(Reply {
+            body: Bytes::from_static(text.as_bytes()),
+            content_type: "application/json",
+        })
+    }
+
+    /// The third request is answered by this thread's copy (`front_cache`); a cache made after
+    /// (as a reload that changes the cache's settings makes one) must not answer with it.
+    #[tokio::test]
+    async fn a_new_cache_serves_nothing_an_earlier_one_held() {
+        let ttl = Duration::from_secs(60);
+        let old = AnswerCache::new(1 << 20, Duration::ZERO);
+        for expected in [CacheStatus::Miss, CacheStatus::Hit, CacheStatus::Hit] {
+            let (reply, status) = old
+                .get_or_fetch("k", ttl, || async { answer("[1]") })
+                .await
+                .expect("answer");
+            assert_eq!((reply.body.as_ref(), status), (b"[1]".as_ref(), expected));
+        }
+        let new = AnswerCache::new(1 << 20, Duration::ZERO);
+        let (reply, status) = new
+            .get_or_fetch("k", ttl, || async { answer("[2]") })
+            .await
+            .expect("answer");
+        assert_eq!(
+            (reply.body.as_ref(), status),
+            (b"[2]".as_ref(), CacheStatus::Miss)
+        );
     }
 }

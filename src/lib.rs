@@ -20,6 +20,7 @@ pub mod diag;
 pub mod encoding;
 pub mod error;
 pub mod etag;
+pub mod front_cache;
 pub mod gate;
 pub mod handler;
 pub mod head_timeout;

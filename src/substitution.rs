@@ -228,7 +228,7 @@ pub enum Scalar<'a> {
 }
 
 impl<'a> Scalar<'a> {
-    /// `value` when it prints as a string or an `i64` does (as [`write_value`] writes them).
+    /// `value` when it prints as a string or an `i64` does (as the text render writes them).
     pub fn of(value: &'a Value) -> Option<Scalar<'a>> {
         if value.kind() == ValueKind::String {
             return value.as_str().map(Scalar::Text);

@@ -174,6 +174,47 @@ async fn cache_hits_until_expiry_then_misses() {
     assert_eq!(up.calls(), 3);
 }
 
+/// Two serving threads each keep copies of the answers they hit (src/front_cache.rs): none of
+/// them may answer with its copy once the entry's lifetime has ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_serving_thread_keeps_answering_an_expired_entry() {
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = calls.clone();
+    let up = Upstream::start(move |_| {
+        let call = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        Canned::json(json!([{"symbol": "AAPL", "call": call}]))
+    })
+    .await;
+    let gw = Setup {
+        top: "server: { limits: { per_ip: off } }\n",
+        provider: "",
+        widgets: &format!("{TABLE}    cache: 1s\n"),
+    }
+    .start(&up.base)
+    .await;
+    let client = reqwest::Client::new();
+    for call in [1, 2, 3] {
+        // Concurrent requests spread over connections and both threads, then one connection's
+        // run of them (past the requests a copy leaves to the shared cache).
+        let mut answers = join_all((0..40).map(|_| client.get(gw.url("/rows")).send())).await;
+        for _ in 0..40 {
+            answers.push(client.get(gw.url("/rows")).send().await);
+        }
+        for resp in answers {
+            let resp = resp.expect("answer");
+            assert_eq!(resp.status(), 200);
+            let body: Value = resp.json().await.expect("json");
+            assert_eq!(
+                body,
+                json!([{"symbol": "AAPL", "call": call}]),
+                "lifetime {call}"
+            );
+        }
+        assert_eq!(up.calls(), call, "one upstream call per lifetime");
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_client_that_hangs_up_still_fills_the_cache() {
     let up = Upstream::start(|_| rows().after(Duration::from_millis(500))).await;
