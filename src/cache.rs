@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,9 @@ pub struct Entry {
     pub fresh_until: Instant,
     /// Until when it may stand in for a failing upstream.
     pub stale_until: Instant,
+    /// Set when the shared cache drops or replaces it: a serving thread's copy of it
+    /// ([`front_cache`]) then answers no more.
+    pub retired: AtomicBool,
 }
 
 /// How an answer was obtained, for the `X-Cache` header.
@@ -93,6 +96,11 @@ impl AnswerCache {
                 u32::try_from(k.len() + v.reply.body.len() + 64).unwrap_or(u32::MAX)
             })
             .expire_after(EntryExpiry)
+            // Called as an entry is replaced (within the insert) or evicted (when moka's upkeep
+            // evicts it, until which moka itself still answers with it).
+            .eviction_listener(|_key, entry: Arc<Entry>, _cause| {
+                entry.retired.store(true, Ordering::Release)
+            })
             .build();
         AnswerCache {
             store,
@@ -124,7 +132,7 @@ impl AnswerCache {
             && e.fresh_until > now
         {
             metrics::cache(CacheStatus::Hit.as_str());
-            front_cache::put(self.id, key, &e.reply, e.fresh_until);
+            front_cache::put(self.id, key, e);
             return Ok((e.reply.clone(), CacheStatus::Hit));
         }
         // Boxed, so that only a miss pays for the call's future: it is kilobytes (request,
@@ -136,6 +144,7 @@ impl AnswerCache {
                 reply,
                 fresh_until: now + ttl,
                 stale_until: now + ttl + self.stale_window,
+                retired: AtomicBool::new(false),
             });
             self.store.insert(key.to_string(), entry.clone());
             Ok(entry)
@@ -144,6 +153,8 @@ impl AnswerCache {
         match (result, cached) {
             (Ok(entry), _) => {
                 metrics::cache(CacheStatus::Miss.as_str());
+                // This thread's next requests answer with the new entry, not an older copy.
+                front_cache::put(self.id, key, &entry);
                 Ok((entry.reply.clone(), CacheStatus::Miss))
             }
             (Err(e), Some(stale)) if stale.stale_until > Instant::now() => {
@@ -168,6 +179,7 @@ impl AnswerCache {
                 reply: fetch().await?,
                 fresh_until: now,
                 stale_until: now,
+                retired: AtomicBool::new(false),
             }))
         }))
         .await?;
@@ -240,6 +252,35 @@ mod tests {
         assert_eq!(
             (reply.body.as_ref(), status),
             (b"[2]".as_ref(), CacheStatus::Miss)
+        );
+    }
+
+    /// An entry the shared cache replaces (or evicts) is no longer answered from a thread's copy.
+    #[tokio::test]
+    async fn a_replaced_entry_is_not_answered_from_a_copy() {
+        let ttl = Duration::from_secs(60);
+        let cache = AnswerCache::new(1 << 20, Duration::ZERO);
+        for _ in 0..3 {
+            cache
+                .get_or_fetch("k", ttl, || async { answer("[1]") })
+                .await
+                .expect("answer");
+        }
+        let now = Instant::now();
+        let newer = Arc::new(Entry {
+            reply: answer("[2]").expect("reply"),
+            fresh_until: now + ttl,
+            stale_until: now + ttl,
+            retired: AtomicBool::new(false),
+        });
+        cache.store.insert("k".to_string(), newer);
+        let (reply, status) = cache
+            .get_or_fetch("k", ttl, || async { answer("[3]") })
+            .await
+            .expect("answer");
+        assert_eq!(
+            (reply.body.as_ref(), status),
+            (b"[2]".as_ref(), CacheStatus::Hit)
         );
     }
 }

@@ -15,10 +15,13 @@ use crate::substitution::{Scalar, Substitution};
 /// For each tag of one template, in order, where its value comes from.
 #[derive(Debug)]
 pub struct DirectBinding {
-    tags: Vec<Slot>,
+    /// Every param of the widget.
+    params: Vec<Slot>,
+    /// Each tag's param, as a position in `params`.
+    tags: Vec<usize>,
 }
 
-/// One tag's param.
+/// One param.
 #[derive(Debug)]
 struct Slot {
     name: String,
@@ -34,23 +37,25 @@ enum Preset {
 }
 
 impl DirectBinding {
-    /// The binding of `template` for a widget with `params`, when every tag names one of them
-    /// that is single-valued, of type text or number, with a default `bind` types as a string
-    /// or an `i64`. `None` otherwise (a tag naming an implicit variable such as `theme`, a date
-    /// param whose default moves with the day, a multi-select …).
+    /// The binding of `template` for a widget with `params`, when every param is single-valued,
+    /// of type text or number, declared once, with a default `bind` types as a string or an
+    /// `i64`, and every tag names one of them. `None` otherwise (a boolean or date param, read
+    /// or not, a multi-select, a tag naming an implicit variable such as `theme` …).
     pub fn new(params: &[ParamDef], template: &Substitution) -> Option<DirectBinding> {
-        let tags = template
-            .tag_names()
-            .map(|tag| {
-                let p = params.iter().find(|p| p.name == tag)?;
+        // `bind` types every param, read by the template or not, and its error is the answer:
+        // so every param must be one this can check, and named once (`bind` keeps the last).
+        let params = params
+            .iter()
+            .enumerate()
+            .map(|(at, p)| {
+                if params[..at].iter().any(|earlier| earlier.name == p.name) || p.multi {
+                    return None;
+                }
                 let number = match p.kind {
                     ParamKind::Text => false,
                     ParamKind::Number => true,
                     ParamKind::Boolean | ParamKind::Date => return None,
                 };
-                if p.multi {
-                    return None;
-                }
                 let value = args::from_default(p).ok()?;
                 let default = match Scalar::of(&value)? {
                     Scalar::Text(text) => Preset::Text(text.to_string()),
@@ -63,28 +68,39 @@ impl DirectBinding {
                 })
             })
             .collect::<Option<Vec<Slot>>>()?;
-        Some(DirectBinding { tags })
+        let tags = template
+            .tag_names()
+            .map(|tag| params.iter().position(|p| p.name == tag))
+            .collect::<Option<Vec<usize>>>()?;
+        Some(DirectBinding { params, tags })
     }
 
     /// `template` (the one this binding was made for) rendered as its JSON string answer with
     /// the values of `input`; `None` when the general way must answer.
-    pub fn render(&self, template: &Substitution, input: &Input<'_>) -> Option<Vec<u8>> {
+    pub fn render<'a>(&'a self, template: &Substitution, input: &'a Input<'a>) -> Option<Vec<u8>> {
         if !matches!(input, Input::Query(_)) {
             return None;
         }
+        // A number `bind` would refuse (or type as a float) is left to it.
+        let typed = |slot: &Slot, text: &'a str| match text {
+            "" => Some(Scalar::Text("")),
+            _ if slot.number => text.parse().ok().map(Scalar::Integer),
+            _ => Some(Scalar::Text(text)),
+        };
+        for slot in &self.params {
+            if let Some(text) = input.query_value(&slot.name) {
+                typed(slot, text)?;
+            }
+        }
         template.render_json_with(|at, _| {
-            let slot = self.tags.get(at)?;
-            Some(match input.query_value(&slot.name) {
-                None => match &slot.default {
+            let slot = &self.params[*self.tags.get(at)?];
+            match input.query_value(&slot.name) {
+                None => Some(match &slot.default {
                     Preset::Text(text) => Scalar::Text(text),
                     Preset::Integer(n) => Scalar::Integer(*n),
-                },
-                // As `args::scalar` types a number: empty stays text, then an `i64`; a float
-                // (or an error) is left to it.
-                Some("") => Scalar::Text(""),
-                Some(text) if slot.number => Scalar::Integer(text.parse().ok()?),
-                Some(text) => Scalar::Text(text),
-            })
+                }),
+                Some(text) => typed(slot, text),
+            }
         })
     }
 }
@@ -203,10 +219,42 @@ mod tests {
             assert!(DirectBinding::new(&params, &template).is_none(), "`{tag}`");
         }
         let template = Substitution::parse("no tags at all").expect("plain");
+        assert!(
+            DirectBinding::new(&params, &template).is_none(),
+            "unread params it cannot check"
+        );
+        let params = self::params();
         let binding = DirectBinding::new(&params, &template).expect("direct");
         assert_eq!(
             binding.render(&template, &Input::from_query(Some("x=1"))),
             Some(b"\"no tags at all\"".to_vec())
+        );
+    }
+
+    /// `bind` checks every param, read by the template or not, and keeps the last of two
+    /// params of one name.
+    #[test]
+    fn params_the_template_does_not_read_are_checked_as_bind_checks_them() {
+        let params = params();
+        let template = Substitution::parse("# {{ symbol }}").expect("plain");
+        let binding = DirectBinding::new(&params, &template).expect("direct");
+        for query in ["days=abc", "limit=1.5", "days=%2B"] {
+            assert!(
+                binding
+                    .render(&template, &Input::from_query(Some(query)))
+                    .is_none(),
+                "`{query}`"
+            );
+        }
+        for query in ["days=5&limit=", "count=x&label=y"] {
+            let direct = binding.render(&template, &Input::from_query(Some(query)));
+            assert_eq!(direct, general(&params, &template, query), "`{query}`");
+        }
+        let mut twice = params.clone();
+        twice.push(param("symbol", ParamKind::Number, false, json!(5)));
+        assert!(
+            DirectBinding::new(&twice, &template).is_none(),
+            "a name declared twice"
         );
     }
 }
