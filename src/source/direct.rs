@@ -1,18 +1,19 @@
 //! Markdown answers bound straight from the query string.
 //!
 //! A markdown (or other JSON-string) widget whose template only substitutes `{{ name }}` tags
-//! ([`crate::substitution`]), each naming a single-valued text or number param, needs nothing
-//! of [`args::bind`]'s template variables: each tag's value is read from the query (or is the
-//! param's default, typed once at load) exactly as `bind` would type it, and written into the
-//! JSON answer. Whatever this cannot read the way `bind` does (a number that is not an `i64`,
-//! a POST body) makes [`DirectBinding::render`] answer `None`, and the request goes the general
-//! way, which gives the same bytes or the error.
+//! ([`crate::substitution`]) and whose params are all single-valued text or number params
+//! needs nothing of [`args::bind`]'s template variables: every param's value in the query is
+//! checked as `bind` checks it, each tag's value is read from the query (or is the param's
+//! default, typed once at load) exactly as `bind` would type it, and written into the JSON
+//! answer. Whatever this cannot read the way `bind` does (a number that is not an `i64`, a POST
+//! body) makes [`DirectBinding::render`] answer `None`, and the request goes the general way,
+//! which gives the same bytes or the error.
 
 use crate::args::{self, Input};
 use crate::config::params::{ParamDef, ParamKind};
 use crate::substitution::{Scalar, Substitution};
 
-/// For each tag of one template, in order, where its value comes from.
+/// A widget's params as the direct render reads them, and each tag's param.
 #[derive(Debug)]
 pub struct DirectBinding {
     /// Every param of the widget.
