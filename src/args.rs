@@ -246,12 +246,7 @@ mod tests {
     use chrono::Months;
 
     fn param(name: &str, kind: ParamKind, multi: bool, default: serde_json::Value) -> ParamDef {
-        ParamDef {
-            name: name.into(),
-            kind,
-            multi,
-            default,
-        }
+        ParamDef::new(name, kind, multi, default)
     }
 
     #[test]

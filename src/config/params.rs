@@ -28,6 +28,19 @@ pub struct ParamDef {
     pub default: serde_json::Value,
 }
 
+#[cfg(test)]
+impl ParamDef {
+    /// A param for unit tests.
+    pub fn new(name: &str, kind: ParamKind, multi: bool, default: serde_json::Value) -> ParamDef {
+        ParamDef {
+            name: name.into(),
+            kind,
+            multi,
+            default,
+        }
+    }
+}
+
 /// The param objects of a `params` node, flattened (a list of rows is allowed, contract §5.1).
 pub fn flatten(params: &Node) -> Vec<&Node> {
     let mut out = Vec::new();

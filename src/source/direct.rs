@@ -113,12 +113,7 @@ mod tests {
     use serde_json::json;
 
     fn param(name: &str, kind: ParamKind, multi: bool, default: serde_json::Value) -> ParamDef {
-        ParamDef {
-            name: name.into(),
-            kind,
-            multi,
-            default,
-        }
+        ParamDef::new(name, kind, multi, default)
     }
 
     fn params() -> Vec<ParamDef> {
