@@ -597,6 +597,7 @@ async fn a_markdown_substitution_answers_serde_jsons_bytes() {
     params:
       - { paramName: symbol, value: AAPL, type: text }
       - { paramName: days, value: 30, type: number }
+      - { paramName: limit, value: 10, type: number }
     template: |
       "{{ symbol }}" \ {{ days }}	tab
       next line
@@ -634,5 +635,12 @@ async fn a_markdown_substitution_answers_serde_jsons_bytes() {
     assert_eq!(
         resp.json::<serde_json::Value>().await.expect("json"),
         json!({"detail": "param `days` must be a number, got `lots`"})
+    );
+    // A param the template does not read is checked all the same.
+    let resp = gw.get("/note?limit=lots").await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(
+        resp.json::<serde_json::Value>().await.expect("json"),
+        json!({"detail": "param `limit` must be a number, got `lots`"})
     );
 }
