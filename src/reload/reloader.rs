@@ -115,6 +115,8 @@ impl Reloader {
         }
         self.check_restart(&snap.server);
         let widgets = snap.widget_count;
+        // Recorded first: a client that sees the new version already finds it in /healthz.
+        self.record(cause, started, Outcome::Reloaded, Vec::new());
         self.store.store(Arc::new(snap));
         self.failure = None;
         tracing::info!(
@@ -123,7 +125,6 @@ impl Reloader {
             "reloaded {}",
             self.path.display()
         );
-        self.record(cause, started, Outcome::Reloaded, Vec::new());
         Outcome::Reloaded
     }
 
